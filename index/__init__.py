@@ -1,0 +1,1 @@
+"""The transcript index: Whoosh behind a small API that speaks in :mod:`library.models`."""

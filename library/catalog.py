@@ -1,0 +1,283 @@
+"""The catalog: recordings and their transcript segments, on SQLAlchemy 2.
+
+SQLite by default; a PostgreSQL URL works unchanged. Rows never leave this module: callers
+get the frozen dataclasses of :mod:`library.models`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from library.errors import RecordingNotFound
+from library.models import (
+    MediaInfo,
+    Recording,
+    RecordingId,
+    RecordingMeta,
+    Segment,
+    Status,
+    Visibility,
+    Word,
+)
+
+# 10 characters from a 32-letter alphabet: 50 bits, short enough to read out, URL-safe.
+_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_ID_LENGTH = 10
+
+
+def new_recording_id() -> RecordingId:
+    return RecordingId("".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH)))
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _RecordingRow(_Base):
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(Text, default="")
+    speakers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    recorded_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC.value)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED.value, index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    stages_done: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    media_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    source_name: Mapped[str] = mapped_column(Text)
+    source_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    source_file: Mapped[str] = mapped_column(Text, default="")
+    playable_file: Mapped[str] = mapped_column(Text, default="")
+    poster_file: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class _SegmentRow(_Base):
+    __tablename__ = "segments"
+
+    recording_id: Mapped[str] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    # [[start, end, text, probability], ...]: one row per word would be ~10 rows per cue.
+    words: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+
+
+def _to_recording(row: _RecordingRow) -> Recording:
+    info = MediaInfo(**row.media_info) if row.media_info else None
+    return Recording(
+        id=RecordingId(row.id),
+        meta=RecordingMeta(
+            title=row.title,
+            event=row.event,
+            speakers=tuple(row.speakers),
+            tags=tuple(row.tags),
+            recorded_on=row.recorded_on,
+            visibility=Visibility(row.visibility),
+            language=row.language,
+            description=row.description,
+        ),
+        source_name=row.source_name,
+        source_hash=row.source_hash,
+        status=Status(row.status),
+        created_at=row.created_at,
+        duration=row.duration,
+        media_info=info,
+        source_file=row.source_file,
+        playable_file=row.playable_file,
+        poster_file=row.poster_file,
+        stages_done=tuple(row.stages_done),
+        stage=row.stage,
+        progress=row.progress,
+        error=row.error,
+        note=row.note,
+    )
+
+
+def _to_segment(row: _SegmentRow) -> Segment:
+    return Segment(
+        start=row.start,
+        end=row.end,
+        text=row.text,
+        words=tuple(Word(w[0], w[1], w[2], w[3]) for w in row.words),
+    )
+
+
+def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the site read while a worker writes; the timeout waits out short write locks.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Catalog:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _enable_sqlite_pragmas)
+        _Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _row(self, session: Session, recording_id: str) -> _RecordingRow:
+        row = session.get(_RecordingRow, recording_id)
+        if row is None:
+            raise RecordingNotFound(recording_id)
+        return row
+
+    def add(self, meta: RecordingMeta, source_name: str, source_hash: str) -> Recording:
+        row = _RecordingRow(
+            id=new_recording_id(),
+            title=meta.title,
+            event=meta.event,
+            speakers=list(meta.speakers),
+            tags=list(meta.tags),
+            description=meta.description,
+            recorded_on=meta.recorded_on,
+            visibility=meta.visibility.value,
+            language=meta.language,
+            status=Status.QUEUED.value,
+            stage="",
+            progress=0.0,
+            stages_done=[],
+            error="",
+            note="",
+            duration=0.0,
+            source_name=source_name,
+            source_hash=source_hash,
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        )
+        with self._session.begin() as session:
+            session.add(row)
+        return _to_recording(row)
+
+    def get(self, recording_id: str) -> Recording:
+        """Raises :class:`RecordingNotFound`."""
+        with self._session() as session:
+            return _to_recording(self._row(session, recording_id))
+
+    def find_by_hash(self, source_hash: str) -> Recording | None:
+        with self._session() as session:
+            row = session.scalar(
+                select(_RecordingRow).where(_RecordingRow.source_hash == source_hash)
+            )
+            return _to_recording(row) if row else None
+
+    def recordings(self, *, unfinished_only: bool = False) -> list[Recording]:
+        """All recordings, oldest first; ``unfinished_only``: those a worker should pick up."""
+        query = select(_RecordingRow).order_by(_RecordingRow.created_at, _RecordingRow.id)
+        if unfinished_only:
+            query = query.where(
+                _RecordingRow.status.in_([Status.QUEUED.value, Status.PROCESSING.value])
+            )
+        with self._session() as session:
+            return [_to_recording(r) for r in session.scalars(query)]
+
+    def update(self, recording_id: str, **changes: Any) -> Recording:
+        """Set columns of one recording (enum values are stored by value).
+
+        Raises :class:`RecordingNotFound`.
+        """
+        with self._session.begin() as session:
+            row = self._row(session, recording_id)
+            for name, value in changes.items():
+                if isinstance(value, Status | Visibility):
+                    value = value.value
+                elif isinstance(value, MediaInfo):
+                    value = {
+                        "container": value.container,
+                        "duration": value.duration,
+                        "audio_codec": value.audio_codec,
+                        "video_codec": value.video_codec,
+                        "width": value.width,
+                        "height": value.height,
+                        "pixel_format": value.pixel_format,
+                    }
+                elif isinstance(value, tuple):
+                    value = list(value)
+                setattr(row, name, value)
+            return _to_recording(row)
+
+    def mark_stage_done(self, recording_id: str, stage: str, **changes: Any) -> Recording:
+        done = self.get(recording_id).stages_done
+        return self.update(
+            recording_id, stages_done=[*done, stage] if stage not in done else list(done), **changes
+        )
+
+    def replace_segments(self, recording_id: str, segments: Iterable[Segment]) -> None:
+        with self._session.begin() as session:
+            self._row(session, recording_id)
+            session.execute(delete(_SegmentRow).where(_SegmentRow.recording_id == recording_id))
+            session.add_all(
+                _SegmentRow(
+                    recording_id=recording_id,
+                    position=i,
+                    start=s.start,
+                    end=s.end,
+                    text=s.text,
+                    words=[[w.start, w.end, w.text, w.probability] for w in s.words],
+                )
+                for i, s in enumerate(segments)
+            )
+
+    def segments(self, recording_id: str) -> list[Segment]:
+        """Raises :class:`RecordingNotFound`."""
+        with self._session() as session:
+            self._row(session, recording_id)
+            rows = session.scalars(
+                select(_SegmentRow)
+                .where(_SegmentRow.recording_id == recording_id)
+                .order_by(_SegmentRow.position)
+            )
+            return [_to_segment(r) for r in rows]
+
+    def iter_transcripts(self) -> Iterator[tuple[Recording, list[Segment]]]:
+        """Every finished recording with its segments, for rebuilding the index."""
+        for recording in self.recordings():
+            if recording.status.is_finished:
+                yield recording, self.segments(recording.id)
+
+    def delete(self, recording_id: str) -> None:
+        with self._session.begin() as session:
+            session.execute(delete(_SegmentRow).where(_SegmentRow.recording_id == recording_id))
+            session.delete(self._row(session, recording_id))
+

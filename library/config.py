@@ -1,0 +1,174 @@
+"""Configuration: ``config.toml`` read once at the edge into frozen dataclasses.
+
+Every key is optional; an unknown key or a value of the wrong type is a :class:`ConfigError`
+naming it. Relative paths are resolved against the directory of the file they came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from library.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    keep_source: bool = True
+    min_duration: float = 0.5
+    poster_at: float = 0.1
+    silence_dbfs: float = -55.0
+
+
+@dataclass(frozen=True)
+class TranscribeConfig:
+    model: str = "tiny.en"
+    device: str = "cpu"
+    compute_type: str = "auto"
+    cpu_threads: int = 0
+    batch_size: int = 16
+    beam_size: int = 1
+    language: str = "en"
+    max_cue_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    library: LibraryConfig = field(default_factory=LibraryConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    transcribe: TranscribeConfig = field(default_factory=TranscribeConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.library.data_dir
+
+    @property
+    def database_url(self) -> str:
+        if self.library.database_url:
+            return self.library.database_url
+        return f"sqlite:///{self.data_dir / 'catalog.sqlite3'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.index.dir if self.index.dir is not None else self.data_dir / "index"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+
+_T = TypeVar("_T")
+
+
+def _section(cls: type[_T], name: str, raw: Any, base: Path, source: str) -> _T:
+    if not isinstance(raw, dict):
+        raise ConfigError(source, f"[{name}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise ConfigError(source, f"unknown key {name}.{key}")
+        default = fields[key].default
+        values[key] = _coerce(f"{name}.{key}", value, default, base, source)
+    return cls(**values)
+
+
+def _coerce(key: str, value: Any, default: Any, base: Path, source: str) -> Any:
+    if isinstance(default, Path) or key == "index.dir":
+        if not isinstance(value, str):
+            raise ConfigError(source, f"{key} must be a path string")
+        if key == "index.dir" and value == "":
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else base / path
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(source, f"{key} must be true or false")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(source, f"{key} must be a number")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(source, f"{key} must be a whole number")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(source, f"{key} must be a string")
+    return value
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "library": LibraryConfig,
+    "ingest": IngestConfig,
+    "transcribe": TranscribeConfig,
+    "index": IndexConfig,
+}
+
+
+def parse_config(raw: dict[str, Any], base: Path, source: str = "config") -> Config:
+    """Build a :class:`Config` from parsed TOML. Raises :class:`ConfigError`."""
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in _SECTIONS:
+            raise ConfigError(source, f"unknown section [{name}]")
+        sections[name] = _section(_SECTIONS[name], name, value, base, source)
+    config = Config(**sections)
+    if "data_dir" not in raw.get("library", {}):
+        config = dataclasses.replace(
+            config, library=dataclasses.replace(config.library, data_dir=base / "var")
+        )
+    _validate(config, source)
+    return config
+
+
+def _validate(config: Config, source: str) -> None:
+    t = config.transcribe
+    if t.batch_size < 1 or t.beam_size < 1 or t.cpu_threads < 0 or t.max_cue_seconds < 2:
+        raise ConfigError(
+            source,
+            "transcribe.batch_size and beam_size must be >= 1, cpu_threads >= 0, "
+            "max_cue_seconds >= 2",
+        )
+    if not 0 <= config.ingest.poster_at < 1:
+        raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the configuration: ``path``, else ``$RECALL_CONFIG``, else ``./config.toml``.
+
+    With no file at all the defaults apply, with data in ``./var``.
+    Raises :class:`ConfigError` for a missing explicit file, bad TOML or a bad key.
+    """
+    explicit = path is not None or "RECALL_CONFIG" in os.environ
+    if path is None:
+        path = Path(os.environ.get("RECALL_CONFIG", "config.toml"))
+    path = path.expanduser()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(str(path), "no such configuration file")
+        return parse_config({}, Path.cwd().resolve(), "defaults")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(path), f"cannot read: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(path), f"not valid TOML: {e}") from e
+    return parse_config(raw, path.resolve().parent, str(path))

@@ -1,0 +1,54 @@
+"""A small hierarchy of errors that carry their context.
+
+The CLI turns any :class:`RecallError` into one line and a non-zero exit; the site maps them
+to HTTP in one handler.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RecallError(Exception):
+    """Base of every error Recall reports to a user."""
+
+
+class ConfigError(RecallError):
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class NotFound(RecallError):
+    pass
+
+
+class RecordingNotFound(NotFound):
+    def __init__(self, recording_id: str) -> None:
+        super().__init__(f"no recording with id {recording_id!r}")
+        self.recording_id = recording_id
+
+
+class MediaError(RecallError):
+    """A media file that cannot be read, converted or transcribed."""
+
+    def __init__(self, path: Path, reason: str, stderr_tail: str = "") -> None:
+        super().__init__(f"{path.name}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.stderr_tail = stderr_tail
+
+
+class QueryError(RecallError):
+    def __init__(self, query: str, reason: str) -> None:
+        super().__init__(f"query {query!r}: {reason}")
+        self.query = query
+        self.reason = reason
+
+
+class MetadataError(RecallError):
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason

@@ -1,0 +1,143 @@
+"""The dataclasses every package speaks in. Times are float seconds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NewType
+
+RecordingId = NewType("RecordingId", str)
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    NO_SPEECH = "no speech"
+    FAILED = "failed"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (Status.READY, Status.NO_SPEECH)
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+# The pipeline's stages, in the order they run.
+STAGES: tuple[str, ...] = ("store", "playable", "poster", "transcribe", "captions", "index")
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str  # as Whisper wrote it, with its leading space
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One caption cue: about a sentence, with its words."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What probing a file found."""
+
+    container: str
+    duration: float
+    audio_codec: str | None
+    video_codec: str | None
+    width: int = 0
+    height: int = 0
+    pixel_format: str | None = None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    @property
+    def has_video(self) -> bool:
+        return self.video_codec is not None
+
+
+@dataclass(frozen=True)
+class RecordingMeta:
+    """What staff say about a recording."""
+
+    title: str
+    event: str = ""
+    speakers: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    recorded_on: dt.date | None = None
+    visibility: Visibility = Visibility.PUBLIC
+    language: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Recording:
+    id: RecordingId
+    meta: RecordingMeta
+    source_name: str
+    source_hash: str
+    status: Status
+    created_at: dt.datetime
+    duration: float = 0.0
+    media_info: MediaInfo | None = None
+    source_file: str = ""  # file names inside the recording's storage folder
+    playable_file: str = ""
+    poster_file: str = ""
+    stages_done: tuple[str, ...] = ()
+    stage: str = ""
+    progress: float = 0.0
+    error: str = ""
+    note: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    def is_done(self, stage: str) -> bool:
+        return stage in self.stages_done
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    recording_id: RecordingId
+    title: str
+    start: float
+    end: float
+    text: str
+    snippet: str  # HTML: the text escaped, matched words in <mark>
+    event: str = ""
+    speakers: tuple[str, ...] = ()
+    score: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return recording_url(self.recording_id, self.start)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    total: int
+    hits: tuple[SearchHit, ...] = field(default_factory=tuple)
+
+
+def recording_url(recording_id: str, start: float | None = None) -> str:
+    """The recording page's path, at ``start`` seconds when given."""
+    if start is None:
+        return f"/r/{recording_id}"
+    return f"/r/{recording_id}?t={round(start, 2):g}"

@@ -1,0 +1,460 @@
+"""The ``recall`` command line. Its commands, options and output are a stable contract
+(see DESIGN.md): operators' scripts parse them."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from library.config import Config, load_config
+from library.errors import MediaError, RecallError
+from library.models import Recording, RecordingMeta, SearchResults, Status, Visibility
+from library.timecode import clock
+from web.metadata import meta_from, parse_date, read_metadata, find_row
+from web.services import Services, open_services
+
+# What a folder is searched for; a file named on the command line is tried whatever its name.
+MEDIA_EXTENSIONS = frozenset(
+    ".mp4 .m4v .mov .mkv .webm .avi .wmv .flv .mpg .mpeg .ts .mts .3gp .ogv "
+    ".mp3 .m4a .aac .wav .flac .ogg .oga .opus .wma .aiff .aif".split()
+)
+# How much of an ingest each stage takes, for one overall bar (transcription dominates).
+STAGE_WEIGHTS = {
+    "store": 0.02,
+    "playable": 0.08,
+    "poster": 0.02,
+    "transcribe": 0.84,
+    "captions": 0.02,
+    "index": 0.02,
+}
+EXIT_FAILED = 1  # some file did not ingest
+EXIT_USAGE = 2  # bad arguments, configuration or query
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+
+@dataclass
+class _State:
+    config_path: Path | None
+    _services: Services | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            config = load_config(self.config_path)
+            self._services = open_services(config)
+            _log_to_file(config)
+        return self._services
+
+
+def _log_to_file(config: Config) -> None:
+    """Tracebacks of unexpected errors go to <data_dir>/recall.log, never to the terminal."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(config.data_dir / "recall.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.getLogger("recall").addHandler(handler)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    err.print(Text(f"recall: {message}"))
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RecallError as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            _fail("interrupted; run the same command again to resume", 130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Configuration file (default: $RECALL_CONFIG, else ./config.toml).",
+)
+@click.version_option(package_name="recall-sessions")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Recall: a library of recorded sessions whose every spoken word is searchable."""
+    ctx.obj = _State(config_path)
+
+
+def _state() -> _State:
+    return click.get_current_context().find_object(_State)  # type: ignore[return-value]
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+
+def _expand(paths: tuple[Path, ...]) -> Iterator[tuple[Path, Path | None]]:
+    """(file, the folder it was found in) for every file named or inside a folder named."""
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in file.relative_to(path).parts)
+                if file.is_file() and not hidden and file.suffix.lower() in MEDIA_EXTENSIONS:
+                    yield file, path
+        else:
+            yield path, None
+
+
+class _Reporter:
+    """A progress bar per file on a terminal; a plain line per stage otherwise."""
+
+    def __init__(self) -> None:
+        self.is_live = err.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[stage]}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._name = ""
+        self._last_line = ""
+
+    def __enter__(self) -> _Reporter:
+        if self.is_live:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.is_live:
+            self.progress.stop()
+
+    def start(self, name: str) -> None:
+        self._name = name
+        if self.is_live:
+            if self._task is not None:
+                self.progress.remove_task(self._task)
+            self._task = self.progress.add_task(name, total=1.0, stage="probing")
+
+    def update(self, stage: str, fraction: float) -> None:
+        done = sum(w for s, w in STAGE_WEIGHTS.items() if list(STAGE_WEIGHTS).index(s) < list(
+            STAGE_WEIGHTS).index(stage))
+        overall = done + STAGE_WEIGHTS.get(stage, 0) * fraction
+        label = f"transcribed {fraction:.0%}" if stage == "transcribe" else stage
+        if self.is_live and self._task is not None:
+            self.progress.update(self._task, completed=overall, stage=label)
+            return
+        step = f"{int(fraction * 4) * 25}%" if stage == "transcribe" else ""
+        line = f"{self._name}: {stage} {step}".rstrip()
+        if line != self._last_line and (fraction < 1.0 or stage == "index"):
+            err.print(Text(line))
+            self._last_line = line
+
+
+def _print_result(recording: Recording) -> bool:
+    if recording.status == Status.FAILED:
+        err.print(Text(f"{recording.id}\tfailed: {recording.source_name}: {recording.error}"))
+        return False
+    out.print(Text(f"{recording.id}\t{recording.status.value}"))
+    return True
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--title", help="Title (default: the file name). One file only.")
+@click.option("--event", default="", help="The event it was recorded at.")
+@click.option("--speaker", "speakers", multiple=True, help="A speaker; repeat for several.")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
+@click.option("--recorded-on", help="Date of the recording, YYYY-MM-DD.")
+@click.option(
+    "--visibility",
+    type=click.Choice([v.value for v in Visibility]),
+    default=Visibility.PUBLIC.value,
+    show_default=True,
+)
+@click.option("--language", help="Spoken language code (e.g. en); default from config.")
+@click.option(
+    "--metadata",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV with a 'file' column and title, event, speakers, tags, recorded_on, "
+    "visibility, language, description (lists separated by ';').",
+)
+def ingest(
+    paths: tuple[Path, ...],
+    title: str | None,
+    event: str,
+    speakers: tuple[str, ...],
+    tags: tuple[str, ...],
+    recorded_on: str | None,
+    visibility: str,
+    language: str | None,
+    metadata: Path | None,
+) -> None:
+    """Add recordings (files or folders) and process them now.
+
+    Prints one line per file: the recording id, a tab, and "ready" or "no speech"; failures
+    go to stderr as "<id>\\tfailed: <file>: <reason>". Exits 0 only when every file succeeded.
+    A file already in the library is not added twice; an interrupted ingest resumes.
+    """
+    files = list(_expand(paths))
+    if not files:
+        _fail("no media files found in " + ", ".join(str(p) for p in paths))
+    if title and len(files) > 1:
+        _fail("--title applies to one file; give titles for several in a --metadata CSV")
+    rows = read_metadata(metadata) if metadata else {}
+    defaults = RecordingMeta(
+        title=title or "",
+        event=event,
+        speakers=speakers,
+        tags=tags,
+        recorded_on=parse_date(recorded_on or "", "--recorded-on"),
+        visibility=Visibility(visibility),
+        language=language,
+    )
+    services = _state().services
+    succeeded = 0
+    with _Reporter() as reporter:
+        for file, root in files:
+            reporter.start(file.name)
+            try:
+                meta = meta_from(find_row(rows, file, root), defaults, str(metadata or ""))
+                if not meta.title:
+                    meta = dataclasses.replace(meta, title=_title_from(file))
+                recording = services.pipeline.ingest(file, meta, reporter.update)
+            except MediaError as e:
+                err.print(Text(f"-\tfailed: {file}: {e.reason}"))
+                continue
+            except RecallError as e:
+                err.print(Text(f"-\tfailed: {file}: {e}"))
+                continue
+            succeeded += _print_result(recording)
+    if succeeded < len(files):
+        sys.exit(EXIT_FAILED)
+
+
+def _title_from(file: Path) -> str:
+    """"day-1_letting_go.mp4" -> "day 1 letting go": a readable default."""
+    return re.sub(r"[_\s]+", " ", file.stem).strip() or file.name
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Process what is waiting, then exit.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between looks.")
+def worker(once: bool, interval: float) -> None:
+    """Process queued recordings and resume interrupted ones, until stopped (Ctrl-C)."""
+    services = _state().services
+    failed = False
+    with _Reporter() as reporter:
+        while True:
+            for recording in services.catalog.recordings(unfinished_only=True):
+                reporter.start(recording.source_name)
+                result = services.pipeline.process(recording.id, on_progress=reporter.update)
+                failed |= not _print_result(result)
+            if once:
+                break
+            time.sleep(interval)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+def _snippet_text(snippet: str) -> Text:
+    """The <mark>ed HTML snippet as terminal text with the matches in bold."""
+    text = Text()
+    for i, part in enumerate(re.split(r"</?mark>", snippet)):
+        text.append(html.unescape(part), style="bold yellow" if i % 2 else "")
+    return text
+
+
+def _results_json(results: SearchResults) -> dict[str, Any]:
+    return {
+        "query": results.query,
+        "total": results.total,
+        "hits": [
+            {
+                "recording_id": h.recording_id,
+                "title": h.title,
+                "start": h.start,
+                "end": h.end,
+                "text": h.text,
+                "snippet": h.snippet,
+                "url": h.url,
+            }
+            for h in results.hits
+        ],
+    }
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--event", help="Only this event.")
+@click.option("--speaker", help="Only recordings with this speaker.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def search(
+    query: str, limit: int, event: str | None, speaker: str | None, as_json: bool
+) -> None:
+    """Find the moments where QUERY was said.
+
+    Words are matched with their variants (letting, let, lets); "quoted words" must be said
+    in that order; a question ("what was said about ...") searches for its topic.
+    """
+    services = _state().services
+    results = services.index.search(query, limit=limit, event=event, speaker=speaker)
+    if as_json:
+        click.echo(json.dumps(_results_json(results), ensure_ascii=False, indent=1))
+        return
+    if not results.hits:
+        err.print(Text(f"No moments found for {query!r}."))
+        return
+    base = services.config.library.base_url.rstrip("/")
+    out.print(Text(f"{results.total} moment(s) for {query!r}", style="dim"))
+    for hit in results.hits:
+        heading = Text(hit.title, style="bold")
+        if hit.event:
+            heading.append(f" — {hit.event}", style="dim")
+        out.print()
+        out.print(heading)
+        out.print(Text(f"  {clock(hit.start)}–{clock(hit.end)}  ", style="cyan") + _snippet_text(
+            hit.snippet
+        ))
+        out.print(Text(f"  {base}{hit.url}", style="dim"))
+
+
+# -- catalog ------------------------------------------------------------------------------------
+
+
+def _summary(recording: Recording) -> dict[str, Any]:
+    meta = recording.meta
+    return {
+        "id": recording.id,
+        "title": meta.title,
+        "event": meta.event,
+        "speakers": list(meta.speakers),
+        "recorded_on": meta.recorded_on.isoformat() if meta.recorded_on else None,
+        "duration": round(recording.duration, 3),
+        "status": recording.status.value,
+        "visibility": meta.visibility.value,
+    }
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def list_recordings(as_json: bool) -> None:
+    """List the recordings in the library."""
+    recordings = _state().services.catalog.recordings()
+    if as_json:
+        click.echo(json.dumps([_summary(r) for r in recordings], ensure_ascii=False, indent=1))
+        return
+    if not recordings:
+        err.print("The library is empty. Add a recording with: recall ingest FILE")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("id", "title", "event", "duration", "status"):
+        table.add_column(column)
+    for r in recordings:
+        status = r.status.value + (f" ({r.stage})" if r.status == Status.PROCESSING else "")
+        table.add_row(r.id, r.title, r.meta.event, clock(r.duration), status)
+    out.print(table)
+
+
+@cli.command()
+@click.argument("recording_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(recording_id: str, as_json: bool) -> None:
+    """Show one recording: its details and transcript."""
+    services = _state().services
+    recording = services.catalog.get(recording_id)
+    segments = services.catalog.segments(recording_id)
+    meta = recording.meta
+    detail = _summary(recording) | {
+        "tags": list(meta.tags),
+        "description": meta.description,
+        "language": meta.language,
+        "source_name": recording.source_name,
+        "media": dataclasses.asdict(recording.media_info) if recording.media_info else None,
+        "stages_done": list(recording.stages_done),
+        "error": recording.error,
+        "note": recording.note,
+        "url": f"/r/{recording.id}",
+        "segments": len(segments),
+    }
+    if as_json:
+        click.echo(json.dumps(detail, ensure_ascii=False, indent=1))
+        return
+    out.print(Text(recording.title, style="bold"))
+    for key in ("id", "event", "speakers", "recorded_on", "duration", "status", "visibility",
+                "tags", "language", "source_name", "error", "note"):
+        value = detail[key]
+        if key == "duration":
+            value = clock(recording.duration)
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        if value:
+            out.print(Text(f"  {key:12} {value}"))
+    if segments:
+        out.print()
+    for segment in segments:
+        out.print(Text(f"  {clock(segment.start):>8}  ", style="cyan") + Text(segment.text))
+
+
+@cli.command()
+@click.argument("recording_id")
+@click.option(
+    "--format", "fmt", type=click.Choice(["vtt", "srt", "txt", "json"]), required=True
+)
+@click.option(
+    "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not stdout."
+)
+def export(recording_id: str, fmt: str, output: Path | None) -> None:
+    """Write a recording's transcript as WebVTT, SRT, plain text or JSON (with words)."""
+    from ingest.captions import WRITERS
+
+    services = _state().services
+    recording = services.catalog.get(recording_id)
+    segments = services.catalog.segments(recording_id)
+    if output is None:
+        WRITERS[fmt](segments, sys.stdout, recording)
+        return
+    from library.storage import atomic_text
+
+    try:
+        with atomic_text(output) as f:
+            WRITERS[fmt](segments, f, recording)
+    except OSError as e:
+        _fail(f"cannot write {output}: {e.strerror}")
+
+
+@cli.command()
+def reindex() -> None:
+    """Rebuild the search index from the catalog alone."""
+    services = _state().services
+    count = services.rebuild_index()
+    err.print(Text(f"Indexed {count} recording(s)."))
+
+
+def main() -> None:
+    cli(prog_name="recall")
