@@ -20,6 +20,7 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text
+from whoosh.lang.porter2 import stem as english_stem
 from whoosh.query import And, Or, Phrase, Query, Term
 
 from index.query import ParsedQuery, parse_query
@@ -50,7 +51,8 @@ def _schema() -> Schema:
         start=STORED(),
         end=STORED(),
         text=TEXT(
-            analyzer=StemmingAnalyzer(stoplist=SPEECH_STOP_WORDS),
+            # Porter2 (Snowball English): "letting" -> "let", where Porter gives "lett".
+            analyzer=StemmingAnalyzer(stemfn=english_stem, stoplist=SPEECH_STOP_WORDS),
             stored=True,
             chars=True,
             phrase=True,
@@ -78,13 +80,17 @@ class TranscriptIndex:
         else:
             self._ix = whoosh_index.create_in(str(directory), _schema())
         self._analyzer = self._ix.schema["text"].analyzer
-        self._searcher: Any = None
+        # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
+        self._local = threading.local()
+        self._searchers: set[Any] = set()
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        with self._lock:
+            for searcher in self._searchers:
+                searcher.close()
+            self._searchers.clear()
+        self._local = threading.local()
         self._ix.close()
 
     # -- writing ----------------------------------------------------------------------------
@@ -132,12 +138,19 @@ class TranscriptIndex:
     # -- searching --------------------------------------------------------------------------
 
     def _current_searcher(self) -> Any:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None and searcher.up_to_date():
+            return searcher
+        # A new searcher, not refresh(): refreshed searchers share segment readers with the
+        # old one, which could then never be closed.
+        fresh = self._ix.searcher()
         with self._lock:
-            if self._searcher is None:
-                self._searcher = self._ix.searcher()
-            elif not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
-            return self._searcher
+            if searcher is not None:
+                self._searchers.discard(searcher)
+                searcher.close()
+            self._searchers.add(fresh)
+        self._local.searcher = fresh
+        return fresh
 
     def _terms(self, words: Iterable[str]) -> list[str]:
         return [t.text for w in words for t in self._analyzer(w)]
@@ -201,7 +214,10 @@ class TranscriptIndex:
                     score=float(hit.score or 0.0),
                 )
             )
-        total = len(results) if results.has_exact_length() else results.estimated_length()
+        # Fewer hits than asked for: that is all of them. Otherwise an estimate, since an
+        # exact count would score every match.
+        scored = results.scored_length()
+        total = scored if scored < limit else max(scored, results.estimated_length())
         return SearchResults(query=query, total=int(total), hits=tuple(hits))
 
 

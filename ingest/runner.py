@@ -79,11 +79,12 @@ def run_ffmpeg(
                 except ValueError:
                     pass  # "N/A" before the first frame
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
-    output = proc.stdout.read() if proc.stdout is not None else b""
-    code = proc.wait()
-    reader.join()
+    with proc:
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        output = proc.stdout.read() if proc.stdout is not None else b""
+        code = proc.wait()
+        reader.join()
     if code != 0:
         last = messages[-1] if messages else f"exit status {code}"
         raise MediaError(source, f"ffmpeg failed: {last}", "\n".join(messages))

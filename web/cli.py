@@ -45,7 +45,7 @@ STAGE_WEIGHTS = {
 EXIT_FAILED = 1  # some file did not ingest
 EXIT_USAGE = 2  # bad arguments, configuration or query
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -174,9 +174,9 @@ class _Reporter:
 
 def _print_result(recording: Recording) -> bool:
     if recording.status == Status.FAILED:
-        err.print(Text(f"{recording.id}\tfailed: {recording.source_name}: {recording.error}"))
+        click.echo(f"{recording.id}\tfailed: {recording.source_name}: {recording.error}", err=True)
         return False
-    out.print(Text(f"{recording.id}\t{recording.status.value}"))
+    click.echo(f"{recording.id}\t{recording.status.value}")
     return True
 
 
@@ -243,10 +243,10 @@ def ingest(
                     meta = dataclasses.replace(meta, title=_title_from(file))
                 recording = services.pipeline.ingest(file, meta, reporter.update)
             except MediaError as e:
-                err.print(Text(f"-\tfailed: {file}: {e.reason}"))
+                click.echo(f"-\tfailed: {file}: {e.reason}", err=True)
                 continue
             except RecallError as e:
-                err.print(Text(f"-\tfailed: {file}: {e}"))
+                click.echo(f"-\tfailed: {file}: {e}", err=True)
                 continue
             succeeded += _print_result(recording)
     if succeeded < len(files):

@@ -1,0 +1,127 @@
+"""Fixtures: media made by ffmpeg, a fresh library per test, the real Whisper model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from library.config import Config, parse_config
+from web.services import Services, open_services
+
+DATA = Path(__file__).parent / "data"
+JFK = DATA / "jfk-inaugural-excerpt.flac"
+GATHERINGS = DATA / "online-gatherings.webm"
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120
+    )
+
+
+def _video(seconds: float) -> list[str]:
+    return ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}"]
+
+
+def _tone(seconds: float) -> list[str]:
+    return ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
+
+
+def _make(name: str, folder: Path) -> Path:
+    """One generated file by name; see MEDIA for what each is."""
+    path = folder / name
+    h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    match name:
+        case "h264-aac.mp4":
+            ffmpeg(*_video(3), *_tone(3), *h264, "-c:a", "aac", "-shortest", str(path))
+        case "h264-mp3.mov":
+            ffmpeg(*_video(3), *_tone(3), *h264, "-c:a", "libmp3lame", "-shortest", str(path))
+        case "vp9-opus.webm":
+            ffmpeg(*_video(3), *_tone(3), "-c:v", "libvpx-vp9", "-deadline", "realtime",
+                   "-cpu-used", "8", "-c:a", "libopus", "-shortest", str(path))  # fmt: skip
+        case "mpeg4-mp3.avi":
+            ffmpeg(*_video(3), *_tone(3), "-c:v", "mpeg4", "-c:a", "libmp3lame", "-shortest",
+                   str(path))  # fmt: skip
+        case "tone.wav" | "tone.mp3" | "tone.m4a":
+            ffmpeg(*_tone(3), str(path))
+        case "silence.wav":
+            ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "20", str(path))
+        case "noise.wav":
+            ffmpeg("-f", "lavfi", "-i", "anoisesrc=color=brown:amplitude=0.3:duration=20",
+                   str(path))  # fmt: skip
+        case "no-audio.mp4":
+            ffmpeg(*_video(3), *h264, str(path))
+        case "short.wav":
+            ffmpeg("-f", "lavfi", "-i", "sine=duration=0.2", str(path))
+        case "empty.mp4":
+            path.write_bytes(b"")
+        case "text.mp4":
+            path.write_text("This is a text file, not a video.\n" * 20)
+        case "image.mp4":
+            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", "-f", "image2",
+                   "-c:v", "png", str(path))  # fmt: skip
+        case "truncated.mp4":
+            # Without +faststart the moov index is written last: cutting the file loses it.
+            whole = folder / "whole.mp4"
+            ffmpeg(*_video(3), *_tone(3), *h264, "-c:a", "aac", "-shortest", str(whole))
+            data = whole.read_bytes()
+            path.write_bytes(data[: len(data) // 2])
+        case _:
+            raise KeyError(name)
+    return path
+
+
+class MediaFactory:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __call__(self, name: str) -> Path:
+        path = self.folder / name
+        if not path.exists():
+            _make(name, self.folder)
+        return path
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFactory:
+    """``media("h264-aac.mp4")``: a generated file, made once per test session."""
+    return MediaFactory(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return parse_config({}, tmp_path / "home", "test")
+
+
+@pytest.fixture
+def services(config: Config) -> Iterator[Services]:
+    s = open_services(config)
+    yield s
+    s.close()
+
+
+def write_config(folder: Path) -> Path:
+    """A config file whose data lives in ``folder``/var (for the CLI)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    path.write_text('[library]\ndata_dir = "var"\n')
+    return path
+
+
+# The installed console script, as a user runs it; "python -m web" where it is not installed.
+_SCRIPT = Path(sys.executable).with_name("recall")
+RECALL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "web"]
+
+
+def run_recall(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "RECALL_CONFIG"}
+    return subprocess.run(
+        [*RECALL, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )

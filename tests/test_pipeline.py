@@ -1,0 +1,153 @@
+"""The whole pipeline with real ffmpeg, real Whisper tiny.en, real SQLite and Whoosh."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.audio import decode_pcm, measure_loudness, to_float
+from ingest.transcribe import transcribe
+from library.config import Config
+from library.errors import MediaError
+from library.models import STAGES, RecordingMeta, Status
+from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
+from web.services import Services
+
+pytestmark = pytest.mark.slow
+
+
+def test_transcribes_real_speech_with_word_times(config: Config) -> None:
+    pcm = decode_pcm(JFK)
+    transcript = transcribe(to_float(pcm), config.transcribe)
+    text = " ".join(s.text for s in transcript.segments).lower()
+    assert "ask not what your country can do for you" in text
+    words = [w for s in transcript.segments for w in s.words]
+    assert words[0].start < 1.0 and 9.0 < words[-1].end <= 11.1
+    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    # "country" is said twice; the second time near the end (about 9.5-10.5 s).
+    last = [w for w in words if "country" in w.text.lower()][-1]
+    assert 8.5 < last.start < 10.8
+
+
+def test_silence_and_noise_give_no_text(config: Config, media: MediaFactory) -> None:
+    silence = decode_pcm(media("silence.wav"))
+    assert measure_loudness(silence).is_silent(config.ingest.silence_dbfs)
+    noise = decode_pcm(media("noise.wav"))
+    assert not measure_loudness(noise).is_silent(config.ingest.silence_dbfs)
+    assert transcribe(to_float(noise), config.transcribe).segments == []
+
+
+def test_ingest_makes_media_captions_and_search(services: Services) -> None:
+    meta = RecordingMeta(title="Inaugural", event="1961", speakers=("John F. Kennedy",))
+    stages: list[str] = []
+    recording = services.pipeline.ingest(JFK, meta, lambda s, f: stages.append(s))
+    assert recording.status == Status.READY, recording.error
+    assert recording.stages_done == STAGES
+    assert list(dict.fromkeys(stages)) == list(STAGES)
+    folder = services.storage.folder(recording.id)
+    names = {p.name for p in folder.iterdir()}
+    assert names == {
+        "source.flac", "playable.m4a", "poster.jpg",
+        "transcript.vtt", "transcript.srt", "transcript.txt", "transcript.json",
+    }  # fmt: skip
+    vtt = (folder / "transcript.vtt").read_text()
+    assert vtt.startswith("WEBVTT\nTitle: Inaugural\n") and "-->" in vtt
+    doc = json.loads((folder / "transcript.json").read_text())
+    assert doc["recording_id"] == recording.id and doc["segments"][0]["words"]
+    hit = services.index.search("ask not what your country can do").hits[0]
+    assert hit.recording_id == recording.id and hit.title == "Inaugural"
+    assert "<mark>country</mark>" in hit.snippet
+    assert services.index.search("country", speaker="john f. kennedy").hits
+
+
+def test_the_same_file_twice_is_one_recording(services: Services, tmp_path: Path) -> None:
+    first = services.pipeline.ingest(JFK, RecordingMeta(title="One"))
+    copy = tmp_path / "another name.flac"
+    copy.write_bytes(JFK.read_bytes())
+    second = services.pipeline.ingest(copy, RecordingMeta(title="Two"))
+    assert second.id == first.id and second.title == "One"
+    assert len(services.catalog.recordings()) == 1
+
+
+def test_silent_audio_ingests_with_no_speech_note(
+    services: Services, media: MediaFactory
+) -> None:
+    recording = services.pipeline.ingest(media("silence.wav"), RecordingMeta(title="Quiet"))
+    assert recording.status == Status.NO_SPEECH
+    assert recording.note == "no speech detected"
+    assert services.catalog.segments(recording.id) == []
+    folder = services.storage.folder(recording.id)
+    assert (folder / "transcript.vtt").read_text() == "WEBVTT\nTitle: Quiet\n"
+    assert (folder / "poster.jpg").exists()
+
+
+def test_transcode_path_with_real_speech(services: Services) -> None:
+    recording = services.pipeline.ingest(GATHERINGS, RecordingMeta(title="Online gatherings"))
+    assert recording.status == Status.READY
+    assert recording.playable_file == "playable.mp4"
+    text = " ".join(s.text for s in services.catalog.segments(recording.id)).lower()
+    for phrase in ("breakout rooms", "live captions", "trust matters more than content"):
+        assert phrase in text
+    segments = services.catalog.segments(recording.id)
+    assert all(s.end - s.start <= services.config.transcribe.max_cue_seconds for s in segments)
+    hit = services.index.search("what surprised you this week").hits[0]
+    assert 20 < hit.start < 35
+
+
+@pytest.mark.parametrize(
+    "name", ["empty.mp4", "text.mp4", "truncated.mp4", "no-audio.mp4", "short.wav"]
+)
+def test_bad_input_changes_nothing(services: Services, media: MediaFactory, name: str) -> None:
+    with pytest.raises(MediaError):
+        services.pipeline.ingest(media(name), RecordingMeta(title="bad"))
+    assert services.catalog.recordings() == []
+    assert not services.storage.root.exists() or not any(services.storage.root.iterdir())
+    assert services.index.document_count() == 0
+
+
+def _stage_of(database: Path) -> str | None:
+    try:
+        with sqlite3.connect(database, timeout=1) as db:
+            row = db.execute("SELECT stage FROM recordings").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
+
+
+def test_killed_ingest_resumes_without_redoing_finished_stages(tmp_path: Path) -> None:
+    config_file = write_config(tmp_path)
+    database = tmp_path / "var" / "catalog.sqlite3"
+    command = [*RECALL, "--config", str(config_file), "ingest", str(GATHERINGS)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while _stage_of(database) != "transcribe" and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)  # in the middle of transcription
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert _stage_of(database) == "transcribe"
+    folder = next((tmp_path / "var" / "media").iterdir())
+    playable = folder / "playable.mp4"
+    made_at = playable.stat().st_mtime_ns
+    assert not (folder / "transcript.vtt").exists()
+
+    # The worker picks it up; the finished stages are not run again.
+    resumed = subprocess.run(
+        [*RECALL, "--config", str(config_file), "worker", "--once"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout == f"{folder.name}\tready\n"
+    assert "playable" not in resumed.stderr and "transcribe" in resumed.stderr
+    assert playable.stat().st_mtime_ns == made_at
+    assert not list(folder.glob(".*.part"))
+    assert (folder / "transcript.vtt").exists()
+    # Ingesting the same file again changes nothing.
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.stdout == f"{folder.name}\tready\n"
