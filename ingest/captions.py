@@ -17,7 +17,9 @@ def _cue_text(text: str) -> str:
     return " ".join(text.split()).replace("-->", "->")
 
 
-def write_vtt(segments: Sequence[Segment], file: TextIO, recording: Recording | None = None) -> None:
+def write_vtt(
+    segments: Sequence[Segment], file: TextIO, recording: Recording | None = None
+) -> None:
     file.write("WEBVTT\n")
     if recording is not None:
         file.write(f"Title: {_cue_text(recording.title)}\n")
@@ -28,7 +30,9 @@ def write_vtt(segments: Sequence[Segment], file: TextIO, recording: Recording | 
         )
 
 
-def write_srt(segments: Sequence[Segment], file: TextIO, recording: Recording | None = None) -> None:
+def write_srt(
+    segments: Sequence[Segment], file: TextIO, recording: Recording | None = None
+) -> None:
     for number, segment in enumerate(segments, start=1):
         if number > 1:
             file.write("\n")
@@ -38,7 +42,9 @@ def write_srt(segments: Sequence[Segment], file: TextIO, recording: Recording | 
         )
 
 
-def write_txt(segments: Sequence[Segment], file: TextIO, recording: Recording | None = None) -> None:
+def write_txt(
+    segments: Sequence[Segment], file: TextIO, recording: Recording | None = None
+) -> None:
     """One sentence a line; a pause of 2 s or more starts a new paragraph."""
     previous_end: float | None = None
     for segment in segments:

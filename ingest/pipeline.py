@@ -8,6 +8,7 @@ killed at any point resumes at the first unfinished stage and leaves no half-wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -97,7 +98,7 @@ class Pipeline:
             return recording
         self.storage.clean_partials(recording.id)
         recording = self.catalog.update(recording.id, status=Status.PROCESSING, error="")
-        stages: list[tuple[str, Callable[[Recording, ProgressFn], Recording]]] = [
+        stages: list[tuple[str, Callable[[Recording, Callable[[float], None]], Recording]]] = [
             ("store", lambda r, p: self._store(r, source)),
             ("playable", self._playable),
             ("poster", self._poster),
@@ -111,7 +112,7 @@ class Pipeline:
                     continue
                 recording = self.catalog.update(recording.id, stage=name, progress=0.0)
                 on_progress(name, 0.0)
-                recording = run(recording, lambda f, name=name: on_progress(name, f))
+                recording = run(recording, functools.partial(on_progress, name))
                 recording = self.catalog.mark_stage_done(recording.id, name, progress=1.0)
                 on_progress(name, 1.0)
         except RecallError as e:

@@ -73,11 +73,9 @@ def run_ffmpeg(
             if match is None:
                 if line:
                     messages.append(line)
-            elif match[1] == "out_time_us" and on_progress and duration > 0:
-                try:
-                    on_progress(min(1.0, int(match[2]) / 1e6 / duration))
-                except ValueError:
-                    pass  # "N/A" before the first frame
+            elif match[1] == "out_time_us" and match[2].isdigit() and on_progress and duration:
+                # ("N/A" or a negative time come before the first frame.)
+                on_progress(min(1.0, int(match[2]) / 1e6 / duration))
 
     with proc:
         reader = threading.Thread(target=read_stderr, daemon=True)

@@ -80,12 +80,12 @@ def load_model(config: TranscribeConfig) -> Any:
 
 
 def _is_hallucination(segment: Any) -> bool:
-    return bool(
-        segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB
-    )
+    return bool(segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB)
 
 
-def _words(raw_segments: Any, duration: float, on_progress: Callable[[float], None]) -> Iterator[Word]:
+def _words(
+    raw_segments: Any, duration: float, on_progress: Callable[[float], None]
+) -> Iterator[Word]:
     for segment in raw_segments:
         if duration > 0:
             on_progress(min(1.0, segment.end / duration))

@@ -280,4 +280,3 @@ class Catalog:
         with self._session.begin() as session:
             session.execute(delete(_SegmentRow).where(_SegmentRow.recording_id == recording_id))
             session.delete(self._row(session, recording_id))
-

@@ -18,7 +18,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import TextIO
 
 PART_SUFFIX = ".part"
 
@@ -40,7 +40,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_text(path: Path) -> Iterator[IO[str]]:
+def atomic_text(path: Path) -> Iterator[TextIO]:
     """Open a text stream whose content replaces ``path`` only once fully written."""
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as f:
         yield f

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from ingest.runner import ffmpeg_exe
 from library.config import Config, parse_config
 from web.services import Services, open_services
 
 DATA = Path(__file__).parent / "data"
 JFK = DATA / "jfk-inaugural-excerpt.flac"
 GATHERINGS = DATA / "online-gatherings.webm"
-FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+FFMPEG = ffmpeg_exe()  # the one Recall uses: on PATH, else the imageio-ffmpeg binary
 
 
 def ffmpeg(*args: str) -> None:

@@ -25,13 +25,38 @@ from library.config import Config, load_config
 from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, SearchResults, Status, Visibility
 from library.timecode import clock
-from web.metadata import meta_from, parse_date, read_metadata, find_row
+from web.metadata import find_row, meta_from, parse_date, read_metadata
 from web.services import Services, open_services
 
 # What a folder is searched for; a file named on the command line is tried whatever its name.
 MEDIA_EXTENSIONS = frozenset(
-    ".mp4 .m4v .mov .mkv .webm .avi .wmv .flv .mpg .mpeg .ts .mts .3gp .ogv "
-    ".mp3 .m4a .aac .wav .flac .ogg .oga .opus .wma .aiff .aif".split()
+    [
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".wmv",
+        ".flv",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".mts",
+        ".3gp",
+        ".ogv",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".wma",
+        ".aiff",
+        ".aif",
+    ]
 )
 # How much of an ingest each stage takes, for one overall bar (transcription dominates).
 STAGE_WEIGHTS = {
@@ -57,6 +82,11 @@ class _State:
     @property
     def config(self) -> Config:
         return self.services.config
+
+    def close(self) -> None:
+        if self._services is not None:
+            self._services.close()
+            self._services = None
 
     @property
     def services(self) -> Services:
@@ -101,7 +131,9 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Recall: a library of recorded sessions whose every spoken word is searchable."""
-    ctx.obj = _State(config_path)
+    state = _State(config_path)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
 
 
 def _state() -> _State:
@@ -158,8 +190,11 @@ class _Reporter:
             self._task = self.progress.add_task(name, total=1.0, stage="probing")
 
     def update(self, stage: str, fraction: float) -> None:
-        done = sum(w for s, w in STAGE_WEIGHTS.items() if list(STAGE_WEIGHTS).index(s) < list(
-            STAGE_WEIGHTS).index(stage))
+        done = sum(
+            w
+            for s, w in STAGE_WEIGHTS.items()
+            if list(STAGE_WEIGHTS).index(s) < list(STAGE_WEIGHTS).index(stage)
+        )
         overall = done + STAGE_WEIGHTS.get(stage, 0) * fraction
         label = f"transcribed {fraction:.0%}" if stage == "transcribe" else stage
         if self.is_live and self._task is not None:
@@ -181,7 +216,7 @@ def _print_result(recording: Recording) -> bool:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--title", help="Title (default: the file name). One file only.")
 @click.option("--event", default="", help="The event it was recorded at.")
 @click.option("--speaker", "speakers", multiple=True, help="A speaker; repeat for several.")
@@ -254,7 +289,7 @@ def ingest(
 
 
 def _title_from(file: Path) -> str:
-    """"day-1_letting_go.mp4" -> "day 1 letting go": a readable default."""
+    """ "day-1_letting_go.mp4" -> "day 1 letting go": a readable default."""
     return re.sub(r"[_\s]+", " ", file.stem).strip() or file.name
 
 
@@ -314,9 +349,7 @@ def _results_json(results: SearchResults) -> dict[str, Any]:
 @click.option("--event", help="Only this event.")
 @click.option("--speaker", help="Only recordings with this speaker.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def search(
-    query: str, limit: int, event: str | None, speaker: str | None, as_json: bool
-) -> None:
+def search(query: str, limit: int, event: str | None, speaker: str | None, as_json: bool) -> None:
     """Find the moments where QUERY was said.
 
     Words are matched with their variants (letting, let, lets); "quoted words" must be said
@@ -338,9 +371,10 @@ def search(
             heading.append(f" — {hit.event}", style="dim")
         out.print()
         out.print(heading)
-        out.print(Text(f"  {clock(hit.start)}–{clock(hit.end)}  ", style="cyan") + _snippet_text(
-            hit.snippet
-        ))
+        out.print(
+            Text(f"  {clock(hit.start)}–{clock(hit.end)}  ", style="cyan")
+            + _snippet_text(hit.snippet)
+        )
         out.print(Text(f"  {base}{hit.url}", style="dim"))
 
 
@@ -406,8 +440,20 @@ def show(recording_id: str, as_json: bool) -> None:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=1))
         return
     out.print(Text(recording.title, style="bold"))
-    for key in ("id", "event", "speakers", "recorded_on", "duration", "status", "visibility",
-                "tags", "language", "source_name", "error", "note"):
+    for key in (
+        "id",
+        "event",
+        "speakers",
+        "recorded_on",
+        "duration",
+        "status",
+        "visibility",
+        "tags",
+        "language",
+        "source_name",
+        "error",
+        "note",
+    ):
         value = detail[key]
         if key == "duration":
             value = clock(recording.duration)
@@ -423,9 +469,7 @@ def show(recording_id: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("recording_id")
-@click.option(
-    "--format", "fmt", type=click.Choice(["vtt", "srt", "txt", "json"]), required=True
-)
+@click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "txt", "json"]), required=True)
 @click.option(
     "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not stdout."
 )
