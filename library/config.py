@@ -37,7 +37,7 @@ class TranscribeConfig:
     device: str = "cpu"
     compute_type: str = "auto"
     cpu_threads: int = 0
-    batch_size: int = 16
+    batch_size: int = 8
     beam_size: int = 1
     language: str = "en"
     max_cue_seconds: float = 15.0

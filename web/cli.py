@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import click
 from rich.console import Console
@@ -207,11 +207,17 @@ class _Reporter:
             self._last_line = line
 
 
+def _line(text: str, stream: TextIO) -> None:
+    # print(), not click.echo: a live progress bar redirects sys.stdout and sys.stderr so that
+    # result lines appear above it instead of through it.
+    print(text, file=stream, flush=True)
+
+
 def _print_result(recording: Recording) -> bool:
     if recording.status == Status.FAILED:
-        click.echo(f"{recording.id}\tfailed: {recording.source_name}: {recording.error}", err=True)
+        _line(f"{recording.id}\tfailed: {recording.source_name}: {recording.error}", sys.stderr)
         return False
-    click.echo(f"{recording.id}\t{recording.status.value}")
+    _line(f"{recording.id}\t{recording.status.value}", sys.stdout)
     return True
 
 
@@ -278,10 +284,10 @@ def ingest(
                     meta = dataclasses.replace(meta, title=_title_from(file))
                 recording = services.pipeline.ingest(file, meta, reporter.update)
             except MediaError as e:
-                click.echo(f"-\tfailed: {file}: {e.reason}", err=True)
+                _line(f"-\tfailed: {file}: {e.reason}", sys.stderr)
                 continue
             except RecallError as e:
-                click.echo(f"-\tfailed: {file}: {e}", err=True)
+                _line(f"-\tfailed: {file}: {e}", sys.stderr)
                 continue
             succeeded += _print_result(recording)
     if succeeded < len(files):
