@@ -87,15 +87,25 @@ class Pipeline:
         recording_id: str,
         source: Path | None = None,
         on_progress: ProgressFn = _ignore_progress,
+        *,
+        wait: bool = True,
     ) -> Recording:
         """Run the stages not yet done. A failure marks the recording failed with a readable
         reason and is returned, never raised: the other recordings of a batch go on.
 
         ``source`` is the original file, needed only while the "store" stage is not done.
+        While another process works on the recording this waits for it, or with
+        ``wait=False`` returns the recording as it is.
         """
-        recording = self.catalog.get(recording_id)
-        if recording.status.is_finished:
-            return recording
+        with self.storage.lock(recording_id, wait=wait) as is_mine:
+            recording = self.catalog.get(recording_id)
+            if not is_mine or recording.status.is_finished:
+                return recording
+            return self._run_stages(recording, source, on_progress)
+
+    def _run_stages(
+        self, recording: Recording, source: Path | None, on_progress: ProgressFn
+    ) -> Recording:
         self.storage.clean_partials(recording.id)
         recording = self.catalog.update(recording.id, status=Status.PROCESSING, error="")
         stages: list[tuple[str, Callable[[Recording, Callable[[float], None]], Recording]]] = [

@@ -73,6 +73,8 @@ def probe(path: Path, *, min_duration: float = 0.5) -> MediaInfo:
             raise MediaError(path, "media file is truncated or damaged", str(e)) from e
         raise MediaError(path, "not an audio or video file", str(e)) from e
     with container:
+        if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+            raise MediaError(path, "is a picture, not an audio or video file")
         audio = next(iter(container.streams.audio), None)
         video = next(
             (

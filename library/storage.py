@@ -14,6 +14,7 @@ place, which is atomic on POSIX file systems.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -60,6 +61,26 @@ class Storage:
 
     def transcript(self, recording_id: str, fmt: str) -> Path:
         return self.file(recording_id, f"transcript.{fmt}")
+
+    @contextlib.contextmanager
+    def lock(self, recording_id: str, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the recording's lock while working on it; yields whether it was acquired.
+
+        The lock is an advisory ``flock``: the kernel drops it when its holder dies, even by
+        ``kill -9``, so a crashed run never blocks the one that resumes it.
+        """
+        folder = self.folder(recording_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / ".lock").open("a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def clean_partials(self, recording_id: str) -> None:
         """Remove what a killed run left half-written."""

@@ -63,7 +63,7 @@ def test_probe_reads_codecs_and_duration(
     [
         ("empty.mp4", "file is empty"),
         ("text.mp4", "not an audio or video file"),
-        ("image.mp4", "has no audio track"),
+        ("image.mp4", "is a picture, not an audio or video file"),
         ("truncated.mp4", "truncated or damaged"),
         ("no-audio.mp4", "video has no audio track"),
         ("short.wav", r"too short \(0\.2 s"),

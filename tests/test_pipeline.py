@@ -51,7 +51,7 @@ def test_ingest_makes_media_captions_and_search(services: Services) -> None:
     assert recording.stages_done == STAGES
     assert list(dict.fromkeys(stages)) == list(STAGES)
     folder = services.storage.folder(recording.id)
-    names = {p.name for p in folder.iterdir()}
+    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
     assert names == {
         "source.flac", "playable.m4a", "poster.jpg",
         "transcript.vtt", "transcript.srt", "transcript.txt", "transcript.json",
@@ -73,6 +73,14 @@ def test_the_same_file_twice_is_one_recording(services: Services, tmp_path: Path
     second = services.pipeline.ingest(copy, RecordingMeta(title="Two"))
     assert second.id == first.id and second.title == "One"
     assert len(services.catalog.recordings()) == 1
+
+
+def test_a_recording_in_progress_elsewhere_is_left_alone(services: Services) -> None:
+    submitted = services.pipeline.submit(JFK, RecordingMeta(title="Busy")).recording
+    with services.storage.lock(submitted.id):  # as another process would hold it
+        untouched = services.pipeline.process(submitted.id, JFK, wait=False)
+    assert untouched.status == Status.QUEUED and untouched.stages_done == ()
+    assert services.pipeline.process(submitted.id, JFK, wait=False).status == Status.READY
 
 
 def test_silent_audio_ingests_with_no_speech_note(services: Services, media: MediaFactory) -> None:

@@ -310,8 +310,12 @@ def worker(once: bool, interval: float) -> None:
         while True:
             for recording in services.catalog.recordings(unfinished_only=True):
                 reporter.start(recording.source_name)
-                result = services.pipeline.process(recording.id, on_progress=reporter.update)
-                failed |= not _print_result(result)
+                result = services.pipeline.process(
+                    recording.id, on_progress=reporter.update, wait=False
+                )
+                if result.status.is_finished or result.status == Status.FAILED:
+                    failed |= not _print_result(result)
+                # else another process holds it: it is theirs to finish
             if once:
                 break
             time.sleep(interval)
