@@ -78,8 +78,7 @@ class Pipeline:
             if existing.status == Status.FAILED:  # another try, from the stage that failed
                 existing = self.catalog.update(existing.id, status=Status.QUEUED, error="")
             return Submission(existing, is_new=False)
-        recording = self.catalog.add(meta, source_name=path.name, source_hash=source_hash)
-        recording = self.catalog.update(recording.id, media_info=info, duration=info.duration)
+        recording = self.catalog.add(meta, path.name, source_hash, info)
         return Submission(recording, is_new=True)
 
     def process(

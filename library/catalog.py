@@ -6,6 +6,7 @@ get the frozen dataclasses of :mod:`library.models`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Iterator
@@ -127,6 +128,10 @@ def _to_recording(row: _RecordingRow) -> Recording:
     )
 
 
+def _info_dict(info: MediaInfo) -> dict[str, Any]:
+    return dataclasses.asdict(info)
+
+
 def _to_segment(row: _SegmentRow) -> Segment:
     return Segment(
         start=row.start,
@@ -164,7 +169,9 @@ class Catalog:
             raise RecordingNotFound(recording_id)
         return row
 
-    def add(self, meta: RecordingMeta, source_name: str, source_hash: str) -> Recording:
+    def add(
+        self, meta: RecordingMeta, source_name: str, source_hash: str, info: MediaInfo
+    ) -> Recording:
         row = _RecordingRow(
             id=new_recording_id(),
             title=meta.title,
@@ -181,7 +188,8 @@ class Catalog:
             stages_done=[],
             error="",
             note="",
-            duration=0.0,
+            duration=info.duration,
+            media_info=_info_dict(info),
             source_name=source_name,
             source_hash=source_hash,
             created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
@@ -223,15 +231,7 @@ class Catalog:
                 if isinstance(value, Status | Visibility):
                     value = value.value
                 elif isinstance(value, MediaInfo):
-                    value = {
-                        "container": value.container,
-                        "duration": value.duration,
-                        "audio_codec": value.audio_codec,
-                        "video_codec": value.video_codec,
-                        "width": value.width,
-                        "height": value.height,
-                        "pixel_format": value.pixel_format,
-                    }
+                    value = _info_dict(value)
                 elif isinstance(value, tuple):
                     value = list(value)
                 setattr(row, name, value)
