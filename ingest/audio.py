@@ -1,7 +1,8 @@
 """Decode a recording's audio for Whisper, and measure how loud it is (pydub).
 
 Whisper hears 16 kHz mono. ffmpeg decodes and resamples straight to 16-bit samples on a pipe,
-so a 2-hour recording costs 230 MB of samples (and 460 MB as float32), never a WAV on disk.
+so a 2-hour recording costs 230 MB of samples, never a WAV on disk; transcription converts
+them to float a window at a time.
 """
 
 from __future__ import annotations
@@ -63,8 +64,6 @@ def measure_loudness(pcm: bytes) -> Loudness:
     return Loudness(loudest_dbfs=loudest, mean_dbfs=_dbfs(audio))
 
 
-def to_float(pcm: bytes) -> npt.NDArray[np.float32]:
-    """Samples in [-1, 1), the form faster-whisper takes."""
-    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
-    samples *= 1.0 / 32768.0  # in place: a second float copy of 2 hours would be 460 MB
-    return samples
+def as_samples(pcm: bytes) -> npt.NDArray[np.int16]:
+    """The samples of ``decode_pcm``'s bytes, without a copy."""
+    return np.frombuffer(pcm, dtype=np.int16)

@@ -188,10 +188,8 @@ class Pipeline:
             segments: list[Segment] = []
             language = recording.meta.language
         else:
-            samples = audio.to_float(pcm)
-            del pcm  # half the memory of a long recording
             transcript = transcribe(
-                samples,
+                audio.as_samples(pcm),
                 self.config.transcribe,
                 language=recording.meta.language,
                 on_progress=on_progress,

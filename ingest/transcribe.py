@@ -21,6 +21,11 @@ from library.errors import RecallError
 from library.models import Segment, Word
 
 BUNDLED_MODEL = "tiny.en"
+SAMPLE_RATE = 16_000
+# A window ends at the quietest 100 ms within this many seconds of its nominal end, so no word
+# is cut in two.
+_CUT_SEARCH_SECONDS = 20.0
+_FRAME = SAMPLE_RATE // 10
 # Whisper's own rule for a window that holds no speech: likely silence and a low-confidence
 # decode. Such windows are where hallucinated text ("Thank you.") comes from.
 _NO_SPEECH_PROB = 0.6
@@ -83,40 +88,71 @@ def _is_hallucination(segment: Any) -> bool:
     return bool(segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB)
 
 
-def _words(
-    raw_segments: Any, duration: float, on_progress: Callable[[float], None]
-) -> Iterator[Word]:
+def plan_windows(samples: npt.NDArray[np.int16], window: float) -> list[int]:
+    """Sample offsets where transcription windows start: about ``window`` seconds apart, each
+    moved to the quietest 100 ms near it."""
+    starts = [0]
+    step, search = int(window * SAMPLE_RATE), int(_CUT_SEARCH_SECONDS * SAMPLE_RATE)
+    while starts[-1] + step + search < len(samples):
+        lo = starts[-1] + step - search
+        zone = samples[lo : lo + 2 * search].astype(np.float32)
+        frames = zone[: len(zone) // _FRAME * _FRAME].reshape(-1, _FRAME)
+        quietest = int(np.argmin(np.square(frames).mean(axis=1)))
+        starts.append(lo + quietest * _FRAME + _FRAME // 2)
+    return starts
+
+
+def _words(raw_segments: Any, offset: float, progress: Callable[[float], None]) -> Iterator[Word]:
     for segment in raw_segments:
-        if duration > 0:
-            on_progress(min(1.0, segment.end / duration))
+        progress(offset + segment.end)
         if _is_hallucination(segment) or not segment.words:
             continue
         for w in segment.words:
             if w.word.strip():
-                yield Word(float(w.start), float(w.end), w.word, round(float(w.probability), 3))
+                yield Word(
+                    round(offset + float(w.start), 3),
+                    round(offset + float(w.end), 3),
+                    w.word,
+                    round(float(w.probability), 3),
+                )
 
 
 def transcribe(
-    audio: npt.NDArray[np.float32],
+    samples: npt.NDArray[np.int16],
     config: TranscribeConfig,
     *,
     language: str | None = None,
     on_progress: Callable[[float], None] = lambda fraction: None,
 ) -> Transcript:
-    """Sentence-sized cues of what is said in ``audio`` (16 kHz mono float32).
+    """Sentence-sized cues of what is said in ``samples`` (16 kHz mono, 16-bit).
 
     Silence and noise give no cues. Raises :class:`ModelError`.
     """
     pipeline = load_model(config)
-    duration = len(audio) / 16_000
-    raw_segments, info = pipeline.transcribe(
-        audio,
-        language=language or config.language,
-        word_timestamps=True,
-        vad_filter=True,
-        batch_size=config.batch_size,
-        beam_size=config.beam_size,
-    )
-    words = drop_loops(list(_words(raw_segments, duration, on_progress)))
+    duration = len(samples) / SAMPLE_RATE
+
+    def progress(seconds: float) -> None:
+        if duration > 0:
+            on_progress(min(1.0, seconds / duration))
+
+    starts = plan_windows(samples, config.window_seconds)
+    words: list[Word] = []
+    detected = language or config.language
+    for i, (start, end) in enumerate(zip(starts, [*starts[1:], len(samples)], strict=True)):
+        window = samples[start:end].astype(np.float32)
+        window *= 1.0 / 32768.0
+        raw_segments, info = pipeline.transcribe(
+            window,
+            language=language or config.language,
+            word_timestamps=True,
+            vad_filter=True,
+            batch_size=config.batch_size,
+            beam_size=config.beam_size,
+        )
+        words.extend(_words(raw_segments, start / SAMPLE_RATE, progress))
+        if i == 0:
+            detected = info.language
+        progress(end / SAMPLE_RATE)
     on_progress(1.0)
-    return Transcript(resegment(words, config.max_cue_seconds), info.language)
+    words = drop_loops(words)
+    return Transcript(resegment(words, config.max_cue_seconds), detected)

@@ -41,6 +41,7 @@ class TranscribeConfig:
     beam_size: int = 1
     language: str = "en"
     max_cue_seconds: float = 15.0
+    window_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ def _validate(config: Config, source: str) -> None:
             "transcribe.batch_size and beam_size must be >= 1, cpu_threads >= 0, "
             "max_cue_seconds >= 2",
         )
+    if t.window_seconds < 60:
+        raise ConfigError(source, "transcribe.window_seconds must be at least 60")
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

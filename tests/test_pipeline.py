@@ -1,5 +1,6 @@
 """The whole pipeline with real ffmpeg, real Whisper tiny.en, real SQLite and Whoosh."""
 
+import dataclasses
 import itertools
 import json
 import os
@@ -9,10 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ingest.audio import decode_pcm, measure_loudness, to_float
-from ingest.transcribe import transcribe
+from ingest.audio import as_samples, decode_pcm, measure_loudness
+from ingest.transcribe import plan_windows, transcribe
 from library.config import Config
 from library.errors import MediaError
 from library.models import STAGES, RecordingMeta, Status
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def test_transcribes_real_speech_with_word_times(config: Config) -> None:
     pcm = decode_pcm(JFK)
-    transcript = transcribe(to_float(pcm), config.transcribe)
+    transcript = transcribe(as_samples(pcm), config.transcribe)
     text = " ".join(s.text for s in transcript.segments).lower()
     assert "ask not what your country can do for you" in text
     words = [w for s in transcript.segments for w in s.words]
@@ -35,12 +37,37 @@ def test_transcribes_real_speech_with_word_times(config: Config) -> None:
     assert 8.5 < last.start < 10.8
 
 
+def test_windows_end_at_quiet_moments() -> None:
+    rate = 16_000
+    tone = (np.sin(np.arange(rate * 100) * 0.2) * 10_000).astype(np.int16)
+    tone[rate * 58 : rate * 59] = 0  # the only quiet second near the 60 s mark
+    tone[rate * 85 : rate * 87] = 0  # too far from it
+    starts = plan_windows(tone, 60)
+    assert len(starts) == 2 and starts[0] == 0
+    assert rate * 58 <= starts[1] <= rate * 59
+    assert plan_windows(tone[: rate * 70], 60) == [0]
+
+
+def test_windowed_transcription_keeps_times(config: Config) -> None:
+    """The same speech in 60 s windows: times stay absolute, no word is lost at the cut."""
+    small = dataclasses.replace(config.transcribe, window_seconds=60)
+    whole = transcribe(as_samples(decode_pcm(GATHERINGS)), config.transcribe)
+    windowed = transcribe(as_samples(decode_pcm(GATHERINGS)), small)
+    words = [w for s in windowed.segments for w in s.words]
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
+    text = " ".join(s.text for s in windowed.segments).lower()
+    assert "what surprised you this week" in text and "one question to carry" in text
+    assert abs(len(text.split()) - len(" ".join(s.text for s in whole.segments).split())) <= 8
+    surprised = next(s for s in windowed.segments if "surprised" in s.text)
+    assert 24 < surprised.start < 33
+
+
 def test_silence_and_noise_give_no_text(config: Config, media: MediaFactory) -> None:
     silence = decode_pcm(media("silence.wav"))
     assert measure_loudness(silence).is_silent(config.ingest.silence_dbfs)
     noise = decode_pcm(media("noise.wav"))
     assert not measure_loudness(noise).is_silent(config.ingest.silence_dbfs)
-    assert transcribe(to_float(noise), config.transcribe).segments == []
+    assert transcribe(as_samples(noise), config.transcribe).segments == []
 
 
 def test_ingest_makes_media_captions_and_search(services: Services) -> None:
