@@ -37,7 +37,9 @@ class Loudness:
         return self.loudest_dbfs < threshold_dbfs
 
 
-def decode_pcm(path: Path, duration: float = 0.0, on_progress: ProgressFn | None = None) -> bytes:
+def decode_pcm(
+    path: Path, duration: float = 0.0, on_progress: ProgressFn | None = None
+) -> bytearray:
     """16 kHz mono signed 16-bit little-endian samples of the first audio track.
 
     Raises :class:`MediaError`.
@@ -47,7 +49,16 @@ def decode_pcm(path: Path, duration: float = 0.0, on_progress: ProgressFn | None
         .output("pipe:1", f="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE)
         .get_args()
     )
-    return run_ffmpeg(list(args), path, duration=duration, on_progress=on_progress, capture=True)
+    # Two bytes a sample, and a second to spare for a duration the container rounded down.
+    size_hint = int((duration + 1) * SAMPLE_RATE * 2)
+    return run_ffmpeg(
+        list(args),
+        path,
+        duration=duration,
+        on_progress=on_progress,
+        capture=True,
+        size_hint=size_hint,
+    )
 
 
 def _dbfs(segment: AudioSegment) -> float:
@@ -55,7 +66,7 @@ def _dbfs(segment: AudioSegment) -> float:
     return value if math.isfinite(value) else -120.0
 
 
-def measure_loudness(pcm: bytes) -> Loudness:
+def measure_loudness(pcm: bytes | bytearray) -> Loudness:
     audio = AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
     if len(audio) == 0:
         return Loudness(-120.0, -120.0)
@@ -64,6 +75,6 @@ def measure_loudness(pcm: bytes) -> Loudness:
     return Loudness(loudest_dbfs=loudest, mean_dbfs=_dbfs(audio))
 
 
-def as_samples(pcm: bytes) -> npt.NDArray[np.int16]:
+def as_samples(pcm: bytes | bytearray) -> npt.NDArray[np.int16]:
     """The samples of ``decode_pcm``'s bytes, without a copy."""
     return np.frombuffer(pcm, dtype=np.int16)

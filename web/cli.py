@@ -67,6 +67,10 @@ STAGE_WEIGHTS = {
     "captions": 0.02,
     "index": 0.02,
 }
+# Where each stage starts on that bar.
+_STAGE_OFFSETS = {
+    stage: sum(list(STAGE_WEIGHTS.values())[:i]) for i, stage in enumerate(STAGE_WEIGHTS)
+}
 EXIT_FAILED = 1  # some file did not ingest
 EXIT_USAGE = 2  # bad arguments, configuration or query
 
@@ -78,10 +82,6 @@ out = Console(highlight=False, soft_wrap=True)
 class _State:
     config_path: Path | None
     _services: Services | None = None
-
-    @property
-    def config(self) -> Config:
-        return self.services.config
 
     def close(self) -> None:
         if self._services is not None:
@@ -190,12 +190,7 @@ class _Reporter:
             self._task = self.progress.add_task(name, total=1.0, stage="probing")
 
     def update(self, stage: str, fraction: float) -> None:
-        done = sum(
-            w
-            for s, w in STAGE_WEIGHTS.items()
-            if list(STAGE_WEIGHTS).index(s) < list(STAGE_WEIGHTS).index(stage)
-        )
-        overall = done + STAGE_WEIGHTS.get(stage, 0) * fraction
+        overall = _STAGE_OFFSETS[stage] + STAGE_WEIGHTS[stage] * fraction
         label = f"transcribed {fraction:.0%}" if stage == "transcribe" else stage
         if self.is_live and self._task is not None:
             self.progress.update(self._task, completed=overall, stage=label)
