@@ -52,3 +52,13 @@ class MetadataError(RecallError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+class BadParameter(RecallError):
+    """A request or command argument that cannot be used (a time past the end, start > end)."""
+
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        super().__init__(f"{name}={value!r}: {reason}")
+        self.name = name
+        self.value = value
+        self.reason = reason

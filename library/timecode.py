@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def split_ms(seconds: float) -> tuple[int, int, int, int]:
     """(hours, minutes, seconds, milliseconds) of a non-negative time, rounded to the ms."""
@@ -26,3 +28,29 @@ def clock(seconds: float) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
+
+
+_UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+def parse_time(value: str) -> float:
+    """Seconds from what people put in a link: ``95``, ``95.5``, ``1m35s``, ``1:35``,
+    ``1:02:03``, ``1h2m3s``. Raises ``ValueError`` for anything else."""
+    text = value.strip().lower()
+    if not text:
+        raise ValueError("empty time")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
+            raise ValueError(f"not a time: {value!r}")
+        seconds = 0.0
+        for part in parts:
+            seconds = seconds * 60 + float(part)
+        return seconds
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    match = _UNITS.match(text)
+    if match is None or not any(match.groups()):
+        raise ValueError(f"not a time: {value!r}")
+    hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + secs

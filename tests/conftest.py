@@ -125,3 +125,24 @@ def run_recall(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Comple
     return subprocess.run(
         [*RECALL, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+@pytest.fixture(scope="session")
+def site_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """A library with the two speech recordings (audio-only JFK, the WebM talk as video)."""
+    from library.models import RecordingMeta
+
+    config = parse_config({}, tmp_path_factory.mktemp("site"), "site")
+    services = open_services(config)
+    try:
+        for path, meta in (
+            (JFK, RecordingMeta(title="Inaugural address", event="1961",
+                                speakers=("John F. Kennedy",))),
+            (GATHERINGS, RecordingMeta(title="Online gatherings people enjoy",
+                                       event="HLS Week 2022", speakers=("Priya Natarajan",))),
+        ):  # fmt: skip
+            recording = services.pipeline.ingest(path, meta)
+            assert recording.status.value == "ready", recording.error
+    finally:
+        services.close()
+    return config

@@ -23,10 +23,11 @@ from rich.text import Text
 
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
-from library.models import Recording, RecordingMeta, SearchResults, Status, Visibility
+from library.models import Recording, RecordingMeta, Status, Visibility
 from library.timecode import clock
 from web.metadata import find_row, meta_from, parse_date, read_metadata
 from web.services import Services, open_services
+from web.shapes import detail_json, results_json, summary_json
 
 # What a folder is searched for; a file named on the command line is tried whatever its name.
 MEDIA_EXTENSIONS = frozenset(
@@ -329,25 +330,6 @@ def _snippet_text(snippet: str) -> Text:
     return text
 
 
-def _results_json(results: SearchResults) -> dict[str, Any]:
-    return {
-        "query": results.query,
-        "total": results.total,
-        "hits": [
-            {
-                "recording_id": h.recording_id,
-                "title": h.title,
-                "start": h.start,
-                "end": h.end,
-                "text": h.text,
-                "snippet": h.snippet,
-                "url": h.url,
-            }
-            for h in results.hits
-        ],
-    }
-
-
 @cli.command()
 @click.argument("query")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
@@ -363,7 +345,7 @@ def search(query: str, limit: int, event: str | None, speaker: str | None, as_js
     services = _state().services
     results = services.index.search(query, limit=limit, event=event, speaker=speaker)
     if as_json:
-        click.echo(json.dumps(_results_json(results), ensure_ascii=False, indent=1))
+        click.echo(json.dumps(results_json(results), ensure_ascii=False, indent=1))
         return
     if not results.hits:
         err.print(Text(f"No moments found for {query!r}."))
@@ -386,27 +368,13 @@ def search(query: str, limit: int, event: str | None, speaker: str | None, as_js
 # -- catalog ------------------------------------------------------------------------------------
 
 
-def _summary(recording: Recording) -> dict[str, Any]:
-    meta = recording.meta
-    return {
-        "id": recording.id,
-        "title": meta.title,
-        "event": meta.event,
-        "speakers": list(meta.speakers),
-        "recorded_on": meta.recorded_on.isoformat() if meta.recorded_on else None,
-        "duration": round(recording.duration, 3),
-        "status": recording.status.value,
-        "visibility": meta.visibility.value,
-    }
-
-
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def list_recordings(as_json: bool) -> None:
     """List the recordings in the library."""
     recordings = _state().services.catalog.recordings()
     if as_json:
-        click.echo(json.dumps([_summary(r) for r in recordings], ensure_ascii=False, indent=1))
+        click.echo(json.dumps([summary_json(r) for r in recordings], ensure_ascii=False, indent=1))
         return
     if not recordings:
         err.print("The library is empty. Add a recording with: recall ingest FILE")
@@ -428,19 +396,7 @@ def show(recording_id: str, as_json: bool) -> None:
     services = _state().services
     recording = services.catalog.get(recording_id)
     segments = services.catalog.segments(recording_id)
-    meta = recording.meta
-    detail = _summary(recording) | {
-        "tags": list(meta.tags),
-        "description": meta.description,
-        "language": meta.language,
-        "source_name": recording.source_name,
-        "media": dataclasses.asdict(recording.media_info) if recording.media_info else None,
-        "stages_done": list(recording.stages_done),
-        "error": recording.error,
-        "note": recording.note,
-        "url": f"/r/{recording.id}",
-        "segments": len(segments),
-    }
+    detail = detail_json(recording, len(segments))
     if as_json:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=1))
         return
@@ -503,6 +459,23 @@ def reindex() -> None:
     services = _state().services
     count = services.rebuild_index()
     err.print(Text(f"Indexed {count} recording(s)."))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, threads: int) -> None:
+    """Start the site (waitress, a production WSGI server)."""
+    import waitress
+
+    from web.app import create_app
+
+    state = _state()
+    config = state.services.config
+    app = create_app(config, state.services)
+    err.print(Text(f"Recall is serving {config.data_dir} at http://{host}:{port}/ (Ctrl-C stops)"))
+    waitress.serve(app, host=host, port=port, threads=threads, ident="Recall")
 
 
 def main() -> None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from index.search import TranscriptIndex, rebuild_index
+from ingest.clips import cut_clip, grab_frame
 from ingest.pipeline import Pipeline
 from library.catalog import Catalog
 from library.config import Config
-from library.storage import Storage
+from library.errors import NotFound
+from library.models import Recording
+from library.storage import Storage, atomic_path
+
+
+class MediaFileNotFound(NotFound):
+    def __init__(self, recording_id: str, name: str) -> None:
+        super().__init__(f"recording {recording_id!r} has no file {name!r}")
+        self.recording_id = recording_id
+        self.name = name
 
 
 @dataclass
@@ -25,6 +36,46 @@ class Services:
         self.index = TranscriptIndex(self.config.index_dir)
         self.pipeline.index = self.index
         return count
+
+    def media_file(self, recording_id: str, name: str) -> Path:
+        """A servable file of a recording: its playable media or its poster.
+
+        Raises :class:`RecordingNotFound` or :class:`MediaFileNotFound`.
+        """
+        recording = self.catalog.get(recording_id)
+        if name not in {recording.playable_file, recording.poster_file} or not name:
+            raise MediaFileNotFound(recording_id, name)
+        path = self.storage.file(recording_id, name)
+        if not path.is_file():
+            raise MediaFileNotFound(recording_id, name)
+        return path
+
+    def _cached(self, recording: Recording, name: str) -> tuple[Path, Path]:
+        if not recording.playable_file:
+            raise MediaFileNotFound(recording.id, recording.playable_file)
+        source = self.storage.file(recording.id, recording.playable_file)
+        return source, self.storage.file(recording.id, f"cache/{name}")
+
+    def clip_file(self, recording: Recording, start: float, end: float) -> Path:
+        """The range as its own MP4 (or M4A), cut once and kept. Raises :class:`MediaError`."""
+        assert recording.media_info is not None
+        ext = "mp4" if recording.media_info.has_video else "m4a"
+        source, dest = self._cached(recording, f"clip-{start:.2f}-{end:.2f}.{ext}")
+        if not dest.exists():
+            with atomic_path(dest) as tmp:
+                cut_clip(source, tmp, start, end, recording.media_info)
+        return dest
+
+    def frame_file(self, recording: Recording, at: float) -> Path:
+        """A still at ``at`` seconds (the poster for audio). Raises :class:`MediaError`."""
+        assert recording.media_info is not None
+        if not recording.media_info.has_video:
+            return self.media_file(recording.id, recording.poster_file)
+        source, dest = self._cached(recording, f"frame-{at:.1f}.jpg")
+        if not dest.exists():
+            with atomic_path(dest) as tmp:
+                grab_frame(source, tmp, at)
+        return dest
 
     def close(self) -> None:
         self.index.close()

@@ -1,0 +1,237 @@
+"""Every route through Flask's test client, on a library made by the real pipeline."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ingest.probe import probe
+from library.config import Config
+from library.timecode import clock
+from web.app import create_app
+
+pytestmark = pytest.mark.slow
+
+
+class BufferedClient(FlaskClient):
+    """Reads each response whole and closes it: files sent with send_file are not left open."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        response.get_data()
+        response.close()
+        return response
+
+
+@pytest.fixture
+def app(site_config: Config) -> Iterator[Flask]:
+    app = create_app(site_config)
+    app.config["TESTING"] = True
+    app.test_client_class = BufferedClient
+    yield app
+    app.extensions["recall"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def ids(client: FlaskClient) -> dict[str, Any]:
+    return {r["title"]: r for r in client.get("/api/recordings").get_json()}
+
+
+def talk_id(client: FlaskClient) -> str:
+    return str(ids(client)["Online gatherings people enjoy"]["id"])
+
+
+def test_library_lists_recordings_with_posters_and_filters(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert "Online gatherings people enjoy" in page and "Inaugural address" in page
+    duration = ids(client)["Online gatherings people enjoy"]["duration"]
+    assert "/poster.jpg" in page and clock(duration) in page
+    filtered = client.get("/?event=1961").get_data(as_text=True)
+    assert "Inaugural address" in filtered and "Online gatherings people enjoy" not in filtered
+    by_speaker = client.get("/?speaker=Priya+Natarajan").get_data(as_text=True)
+    assert "Online gatherings people enjoy" in by_speaker and "Inaugural" not in by_speaker
+
+
+def test_search_page_groups_hits_with_times_marks_and_clips(client: FlaskClient) -> None:
+    rid = talk_id(client)
+    page = client.get("/search?q=what+surprised+you+this+week").get_data(as_text=True)
+    assert "<mark>surprised</mark>" in page
+    assert f'href="/r/{rid}?t=' in page
+    assert f"/r/{rid}?start=" in page and "&amp;end=" in page
+    assert "Online gatherings people enjoy" in page
+
+
+def test_search_page_explains_empty_and_bad_queries(client: FlaskClient) -> None:
+    assert "Ask a question" in client.get("/search").get_data(as_text=True)
+    bad = client.get("/search?q=AND+OR+(")
+    assert bad.status_code == 200 and "Nothing to search for" in bad.get_data(as_text=True)
+    none = client.get("/search?q=zebra+crossing").get_data(as_text=True)
+    assert "Nothing was said about" in none
+
+
+@pytest.mark.parametrize(
+    ("t", "expected"), [("20", 20.0), ("20.5", 20.5), ("0m20s", 20.0), ("0:20", 20.0), ("1m", 60.0)]
+)
+def test_recording_page_reads_t_in_every_form(client: FlaskClient, t: str, expected: float) -> None:
+    page = client.get(f"/r/{talk_id(client)}?t={t}").get_data(as_text=True)
+    assert f'data-t="{expected}"' in page
+
+
+def test_recording_page_has_player_captions_transcript_and_discovery(client: FlaskClient) -> None:
+    rid = talk_id(client)
+    page = client.get(f"/r/{rid}").get_data(as_text=True)
+    assert f'src="/media/{rid}/playable.mp4"' in page
+    assert (
+        f'<track kind="captions" srclang="en" label="Captions" src="/api/recordings/{rid}/transcript.vtt" default>'
+        in page
+    )
+    assert page.count('class="cue"') >= 8
+    assert 'type="application/json+oembed"' in page and 'property="og:title"' in page
+    for fmt in ("vtt", "srt", "txt", "json"):
+        assert f"/api/recordings/{rid}/transcript.{fmt}?download=1" in page
+
+
+def test_clip_page_shows_only_its_part(client: FlaskClient) -> None:
+    rid = talk_id(client)
+    page = client.get(f"/r/{rid}?start=25&end=30").get_data(as_text=True)
+    assert 'data-start="25.0"' in page and 'data-end="30.0"' in page
+    assert "surprised" in page and "webinar is not a lecture" not in page
+    assert "Copy embed code" in page and f"/r/{rid}/clip.mp4?start=25&amp;end=30" in page
+
+
+@pytest.mark.parametrize(
+    "query", ["t=abc", "start=30&end=20", "start=10&end=10", "start=x", "t=1:2:3:4"]
+)
+def test_bad_times_are_a_clear_400(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/r/{talk_id(client)}?{query}")
+    assert response.status_code == 400
+    assert "Bad request" in response.get_data(as_text=True)
+
+
+def test_times_past_the_end_are_clamped(client: FlaskClient) -> None:
+    duration = ids(client)["Online gatherings people enjoy"]["duration"]
+    page = client.get(f"/r/{talk_id(client)}?start=60&end=9999").get_data(as_text=True)
+    assert f'data-end="{duration}' in page
+    late = client.get(f"/r/{talk_id(client)}?t=2h").get_data(as_text=True)
+    assert f'data-t="{duration}' in late
+
+
+def test_unknown_ids_are_404_pages_or_json(client: FlaskClient) -> None:
+    page = client.get("/r/nope")
+    assert page.status_code == 404 and "Not found" in page.get_data(as_text=True)
+    assert client.get("/embed/nope").status_code == 404
+    api = client.get("/api/recordings/nope")
+    assert api.status_code == 404 and api.get_json()["error"] == "Not found"
+    assert client.get("/media/nope/playable.mp4").status_code == 404
+    rid = talk_id(client)
+    assert client.get(f"/media/{rid}/source.webm").status_code == 404  # never served
+    assert client.get(f"/media/{rid}/..%2Fcatalog.sqlite3").status_code == 404
+    assert client.get("/no/such/page").status_code == 404
+
+
+def test_media_serves_ranges_with_validators_and_caching(client: FlaskClient) -> None:
+    url = f"/media/{talk_id(client)}/playable.mp4"
+    whole = client.get(url)
+    size = len(whole.data)
+    assert whole.status_code == 200 and whole.headers["Accept-Ranges"] == "bytes"
+    assert whole.headers["ETag"] and whole.headers["Last-Modified"]
+    assert "max-age=31536000" in whole.headers["Cache-Control"]
+    first = client.get(url, headers={"Range": "bytes=0-99"})
+    assert first.status_code == 206 and first.data == whole.data[:100]
+    assert first.headers["Content-Range"] == f"bytes 0-99/{size}"
+    middle = client.get(url, headers={"Range": f"bytes={size // 2}-{size // 2 + 9}"})
+    assert middle.status_code == 206 and middle.data == whole.data[size // 2 : size // 2 + 10]
+    suffix = client.get(url, headers={"Range": "bytes=-50"})
+    assert suffix.status_code == 206 and suffix.data == whole.data[-50:]
+    beyond = client.get(url, headers={"Range": f"bytes={size + 10}-"})
+    assert beyond.status_code == 416
+    assert client.get(url, headers={"Range": "bytes=abc"}).status_code == 416
+    cached = client.get(url, headers={"If-None-Match": whole.headers["ETag"]})
+    assert cached.status_code == 304
+
+
+def test_api_search_matches_the_cli_shape(client: FlaskClient) -> None:
+    doc = client.get("/api/search?q=ask+not+what+your+country").get_json()
+    assert set(doc) == {"query", "total", "hits"}
+    hit = doc["hits"][0]
+    assert set(hit) == {"recording_id", "title", "start", "end", "text", "snippet", "url"}
+    assert hit["url"].startswith(f"/r/{hit['recording_id']}?t=")
+    assert client.get("/api/search?q=AND").status_code == 400
+    assert client.get("/api/search?q=country&limit=x").status_code == 400
+    filtered = client.get("/api/search?q=country&event=HLS+Week+2022").get_json()
+    assert filtered["hits"] == []
+
+
+def test_api_recordings_and_transcripts(client: FlaskClient) -> None:
+    rid = talk_id(client)
+    listed = ids(client)["Online gatherings people enjoy"]
+    assert set(listed) == {"id", "title", "event", "speakers", "recorded_on", "duration",
+                           "status", "visibility"}  # fmt: skip
+    detail = client.get(f"/api/recordings/{rid}").get_json()
+    assert detail["segments"] >= 8 and detail["media"]["video_codec"] == "vp9"
+    vtt = client.get(f"/api/recordings/{rid}/transcript.vtt")
+    assert vtt.mimetype == "text/vtt" and vtt.get_data(as_text=True).startswith("WEBVTT")
+    srt = client.get(f"/api/recordings/{rid}/transcript.srt?download=1")
+    assert "attachment" in srt.headers["Content-Disposition"]
+    assert client.get(f"/api/recordings/{rid}/transcript.json").get_json()["segments"]
+    assert client.get(f"/api/recordings/{rid}/transcript.doc").status_code == 404
+    clip = client.get(f"/api/recordings/{rid}/transcript.vtt?start=25&end=30").get_data(
+        as_text=True
+    )
+    assert "\n00:00:0" in clip and "surprised" in clip and "lecture" not in clip
+
+
+def test_oembed_for_recordings_and_clips(client: FlaskClient) -> None:
+    rid = talk_id(client)
+    whole = client.get(f"/oembed?url=http://localhost/r/{rid}&format=json").get_json()
+    assert whole["version"] == "1.0" and whole["type"] == "video"
+    assert whole["title"] == "Online gatherings people enjoy"
+    assert f"/embed/{rid}?captions=1" in whole["html"] and whole["width"] == 640
+    clip = client.get(f"/oembed?url=http://localhost/r/{rid}%3Fstart%3D25%26end%3D30").get_json()
+    assert "start=25&amp;end=30" in clip["html"]
+    assert clip["thumbnail_url"].endswith(f"/media/{rid}/still.jpg?t=25")
+    assert "surprised" in clip["quote"]
+    assert client.get(f"/oembed?url=http://localhost/r/{rid}&format=xml").status_code == 501
+    assert client.get("/oembed?url=http://localhost/elsewhere").status_code == 400
+    assert client.get("/oembed?url=http://localhost/r/nope").status_code == 404
+    still = client.get(clip["thumbnail_url"].replace("http://localhost", ""))
+    assert still.status_code == 200 and still.data[:3] == b"\xff\xd8\xff"
+
+
+def test_only_embeds_may_be_framed(client: FlaskClient) -> None:
+    rid = talk_id(client)
+    embed = client.get(f"/embed/{rid}?start=25&end=30&captions=1")
+    assert embed.status_code == 200
+    assert "frame-ancestors *" in embed.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in embed.headers
+    for url in ("/", f"/r/{rid}", "/search?q=x", "/api/recordings"):
+        headers = client.get(url).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_clip_download_is_cut_and_cached(client: FlaskClient, tmp_path: Path) -> None:
+    rid = talk_id(client)
+    response = client.get(f"/r/{rid}/clip.mp4?start=25&end=30")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    out = tmp_path / "clip.mp4"
+    out.write_bytes(response.data)
+    info = probe(out)
+    assert info.video_codec == "h264" and info.duration == pytest.approx(5.0, abs=0.3)
+    again = client.get(f"/r/{rid}/clip.mp4?start=25&end=30")
+    assert again.data == response.data
+    assert client.get(f"/r/{rid}/clip.mp4").status_code == 400
+
+
+def test_pages_are_light(client: FlaskClient) -> None:
+    rid = talk_id(client)
+    assets = sum(len(client.get(f"/static/{n}").data) for n in ("recall.css", "player.js"))
+    for url in ("/", "/search?q=online+gatherings", f"/r/{rid}"):
+        assert len(client.get(url).data) + assets < 200_000

@@ -1,0 +1,127 @@
+"""The JSON API, mirroring the pages, and oEmbed."""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Blueprint, Response, abort, jsonify, request, url_for
+
+from ingest.captions import WRITERS
+from library.errors import BadParameter
+from library.timecode import clock
+from web.app import services
+from web.present import clip_range, segments_in, shift
+from web.shapes import detail_json, results_json, summary_json
+
+bp = Blueprint("api", __name__)
+
+_MIMETYPES = {
+    "vtt": "text/vtt",
+    "srt": "application/x-subrip",
+    "txt": "text/plain",
+    "json": "application/json",
+}
+# The iframe an oEmbed consumer gets, at 16:9.
+EMBED_WIDTH, EMBED_HEIGHT = 640, 360
+
+
+@bp.get("/api/search")
+def search() -> Response:
+    query = request.args.get("q", "")
+    try:
+        limit = min(max(1, int(request.args.get("limit", "10"))), 100)
+    except ValueError as e:
+        raise BadParameter("limit", request.args.get("limit", ""), "not a number") from e
+    results = services().index.search(
+        query,
+        limit=limit,
+        event=request.args.get("event") or None,
+        speaker=request.args.get("speaker") or None,
+    )
+    return jsonify(results_json(results))
+
+
+@bp.get("/api/recordings")
+def recordings() -> Response:
+    return jsonify([summary_json(r) for r in services().catalog.recordings()])
+
+
+@bp.get("/api/recordings/<recording_id>")
+def recording(recording_id: str) -> Response:
+    found = services().catalog.get(recording_id)
+    return jsonify(detail_json(found, len(services().catalog.segments(recording_id))))
+
+
+@bp.get("/api/recordings/<recording_id>/transcript.<fmt>")
+def transcript(recording_id: str, fmt: str) -> Response:
+    """The transcript, or with ``?start=&end=`` a clip's part of it, its times from 0."""
+    if fmt not in WRITERS:
+        abort(404)
+    found = services().catalog.get(recording_id)
+    segments = services().catalog.segments(recording_id)
+    clip = clip_range(request.args.get("start"), request.args.get("end"), found.duration)
+    if clip is not None:
+        segments = shift(segments_in(segments, clip), clip.start)
+    text = io.StringIO()
+    WRITERS[fmt](segments, text, found)
+    response = Response(text.getvalue(), mimetype=_MIMETYPES[fmt])
+    if request.args.get("download"):
+        name = f"{found.title[:80]}.{fmt}".replace('"', "'")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _target(url: str) -> tuple[str, dict[str, str]]:
+    """(recording id, query) of one of this site's recording, clip or embed URLs."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").split("/")
+    if len(path) != 3 or path[1] not in {"r", "embed"} or not path[2]:
+        raise BadParameter("url", url, "not a recording, clip or embed URL of this site")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return path[2], query
+
+
+@bp.get("/oembed")
+def oembed() -> Response | tuple[Response, int]:
+    """oEmbed 1.0 (JSON) for a recording or clip URL."""
+    if request.args.get("format", "json") != "json":
+        return jsonify({"error": "Not implemented", "message": "only format=json"}), 501
+    recording_id, query = _target(request.args.get("url", ""))
+    found = services().catalog.get(recording_id)
+    clip = clip_range(query.get("start"), query.get("end"), found.duration)
+    start = clip.start if clip else 0.0
+    embed_args: dict[str, Any] = {"captions": 1}
+    if clip:
+        embed_args.update(start=f"{clip.start:g}", end=f"{clip.end:g}")
+    src = url_for("pages.embed", recording_id=recording_id, _external=True, **embed_args)
+    segments = segments_in(services().catalog.segments(recording_id), clip)
+    width = min(EMBED_WIDTH, int(request.args.get("maxwidth", EMBED_WIDTH) or EMBED_WIDTH))
+    height = round(width * 9 / 16)
+    title = found.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
+    return jsonify(
+        {
+            "version": "1.0",
+            "type": "video",
+            "provider_name": "Recall",
+            "provider_url": url_for("pages.library", _external=True),
+            "title": title,
+            "author_name": ", ".join(found.meta.speakers),
+            "html": (
+                f'<iframe src="{html.escape(src)}" width="{width}" height="{height}" '
+                f'frameborder="0" allow="autoplay; fullscreen" allowfullscreen '
+                f'title="{html.escape(title)}"></iframe>'
+            ),
+            "width": width,
+            "height": height,
+            "thumbnail_url": url_for(
+                "media.still", recording_id=recording_id, t=f"{start:g}", _external=True
+            ),
+            "thumbnail_width": 1280,
+            "thumbnail_height": 720,
+            "quote": " ".join(s.text for s in segments[:3]) if clip else "",
+        }
+    )
+

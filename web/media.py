@@ -1,0 +1,42 @@
+"""Media files, with HTTP Range, validators and long-lived caching; clips and stills."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request, send_file
+
+from web.app import services
+from web.present import clip_range, time_param
+
+bp = Blueprint("media", __name__)
+
+# A recording's files never change under the same name: caches may keep them a year.
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/media/<recording_id>/<name>")
+def media_file(recording_id: str, name: str) -> Response:
+    path = services().media_file(recording_id, name)
+    # conditional: Range (206/416), ETag, Last-Modified, If-None-Match and If-Range.
+    return send_file(path, conditional=True, etag=True, max_age=ONE_YEAR)
+
+
+@bp.get("/r/<recording_id>/clip.<ext>")
+def clip_download(recording_id: str, ext: str) -> Response:
+    recording = services().catalog.get(recording_id)
+    clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
+    if clip is None or ext not in {"mp4", "m4a"}:
+        from library.errors import BadParameter
+
+        raise BadParameter("start", request.args.get("start", ""), "a clip needs start and end")
+    path = services().clip_file(recording, clip.start, clip.end)
+    name = f"{recording.title[:60]} {clip.start:g}-{clip.end:g}{path.suffix}"
+    return send_file(
+        path, conditional=True, max_age=ONE_YEAR, as_attachment=True, download_name=name
+    )
+
+
+@bp.get("/media/<recording_id>/still.jpg")
+def still(recording_id: str) -> Response:
+    recording = services().catalog.get(recording_id)
+    at = time_param("t", request.args.get("t"), recording.duration) or 0.0
+    return send_file(services().frame_file(recording, at), conditional=True, max_age=ONE_YEAR)

@@ -1,0 +1,115 @@
+"""The pages: library, search, recording (and clip), embed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+
+from library.errors import QueryError
+from library.models import Recording, Status, Visibility
+from library.timecode import clock
+from web.app import services
+from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
+
+bp = Blueprint("pages", __name__)
+
+SEARCH_LIMIT = 60
+
+
+def clip_query(clip: ClipRange) -> str:
+    return f"start={clip.start:g}&end={clip.end:g}"
+
+
+def _listed() -> list[Recording]:
+    return [
+        r
+        for r in services().catalog.recordings()
+        if r.meta.visibility == Visibility.PUBLIC and r.status.is_finished
+    ]
+
+
+@bp.get("/")
+def library() -> str:
+    recordings = _listed()
+    event = request.args.get("event", "")
+    speaker = request.args.get("speaker", "")
+    events = sorted({r.meta.event for r in recordings if r.meta.event})
+    speakers = sorted({s for r in recordings for s in r.meta.speakers})
+    shown = [
+        r
+        for r in reversed(recordings)
+        if (not event or r.meta.event == event) and (not speaker or speaker in r.meta.speakers)
+    ]
+    return render_template(
+        "library.html",
+        recordings=shown,
+        events=events,
+        speakers=speakers,
+        event=event,
+        speaker=speaker,
+    )
+
+
+@bp.get("/search")
+def search() -> str:
+    query = request.args.get("q", "").strip()
+    event = request.args.get("event") or None
+    speaker = request.args.get("speaker") or None
+    results, problem = None, ""
+    if query:
+        try:
+            results = services().index.search(
+                query, limit=SEARCH_LIMIT, event=event, speaker=speaker
+            )
+        except QueryError as e:
+            problem = e.reason
+    catalog = services().catalog
+    groups = group_hits(results.hits) if results else []
+    recordings = {g.recording_id: catalog.get(g.recording_id) for g in groups}
+    return render_template(
+        "search.html",
+        query=query,
+        results=results,
+        groups=groups,
+        recordings=recordings,
+        problem=problem,
+        hit_clip=hit_clip,
+        event=event or "",
+        speaker=speaker or "",
+    )
+
+
+def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | None]:
+    recording = services().catalog.get(recording_id)
+    clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
+    at = time_param("t", request.args.get("t"), recording.duration)
+    return recording, clip, at
+
+
+@bp.get("/r/<recording_id>")
+def recording(recording_id: str) -> str:
+    recording, clip, at = _page_data(recording_id)
+    segments = segments_in(services().catalog.segments(recording_id), clip)
+    title = recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
+    return render_template(
+        "recording.html",
+        recording=recording,
+        segments=segments,
+        clip=clip,
+        at=at,
+        page_title=title,
+        quote=" ".join(s.text for s in segments[:3]) if clip else recording.meta.description,
+        is_processing=recording.status not in (Status.READY, Status.NO_SPEECH),
+        oembed_url=url_for("api.oembed", url=request.url, _external=True),
+    )
+
+
+@bp.get("/embed/<recording_id>")
+def embed(recording_id: str) -> str:
+    recording, clip, at = _page_data(recording_id)
+    return render_template(
+        "embed.html",
+        recording=recording,
+        clip=clip,
+        at=at,
+        captions=request.args.get("captions", "1") != "0",
+    )

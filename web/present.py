@@ -1,0 +1,90 @@
+"""Pure helpers between requests and pages: times from query strings, clip ranges, grouping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from library.errors import BadParameter
+from library.models import SearchHit, Segment
+from library.timecode import parse_time
+
+# A clip made from a search hit starts and ends this far outside the sentence around it.
+CLIP_PADDING = 0.5
+# Hits shown per recording on a results page; the best recording comes first.
+HITS_PER_RECORDING = 3
+
+
+@dataclass(frozen=True)
+class ClipRange:
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def time_param(name: str, value: str | None, duration: float) -> float | None:
+    """A time from a query string, clamped into the recording. Raises :class:`BadParameter`."""
+    if value is None or value == "":
+        return None
+    try:
+        seconds = parse_time(value)
+    except ValueError as e:
+        raise BadParameter(name, value, "not a time (use 95, 95.5, 1m35s or 1:35)") from e
+    return min(max(0.0, seconds), duration)
+
+
+def clip_range(start: str | None, end: str | None, duration: float) -> ClipRange | None:
+    """The clip a ``?start=&end=`` asks for, or None for the whole recording.
+
+    A missing end runs to the end of the recording. Raises :class:`BadParameter` when start is
+    not before end or a time cannot be read.
+    """
+    begin = time_param("start", start, duration)
+    finish = time_param("end", end, duration)
+    if begin is None and finish is None:
+        return None
+    begin = begin or 0.0
+    finish = duration if finish is None else finish
+    if begin >= finish:
+        raise BadParameter("start", start or "0", "the clip must start before it ends")
+    return ClipRange(begin, finish)
+
+
+def hit_clip(hit: SearchHit, duration: float) -> ClipRange:
+    """The range a hit's "clip" action offers: its sentence edges (a hit is one cue), padded."""
+    return ClipRange(max(0.0, hit.start - CLIP_PADDING), min(duration, hit.end + CLIP_PADDING))
+
+
+@dataclass(frozen=True)
+class HitGroup:
+    recording_id: str
+    title: str
+    event: str
+    hits: tuple[SearchHit, ...]
+
+
+def group_hits(
+    hits: Sequence[SearchHit], per_recording: int = HITS_PER_RECORDING
+) -> list[HitGroup]:
+    """Hits grouped by recording, in the order of each recording's best hit."""
+    groups: dict[str, list[SearchHit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.recording_id, []).append(hit)
+    return [
+        HitGroup(rid, found[0].title, found[0].event, tuple(found[:per_recording]))
+        for rid, found in groups.items()
+    ]
+
+
+def segments_in(segments: Sequence[Segment], clip: ClipRange | None) -> list[Segment]:
+    if clip is None:
+        return list(segments)
+    return [s for s in segments if s.end > clip.start and s.start < clip.end]
+
+
+def shift(segments: Sequence[Segment], by: float) -> list[Segment]:
+    """Segments with times moved by ``-by``: a clip's own captions start at 0."""
+    return [Segment(max(0.0, s.start - by), max(0.0, s.end - by), s.text) for s in segments]

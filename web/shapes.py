@@ -1,0 +1,60 @@
+"""The JSON shapes of the contracts in DESIGN.md, shared by the CLI and the API."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from library.models import Recording, SearchResults
+
+
+def results_json(results: SearchResults) -> dict[str, Any]:
+    """``recall search --json`` and ``/api/search``."""
+    return {
+        "query": results.query,
+        "total": results.total,
+        "hits": [
+            {
+                "recording_id": h.recording_id,
+                "title": h.title,
+                "start": h.start,
+                "end": h.end,
+                "text": h.text,
+                "snippet": h.snippet,
+                "url": h.url,
+            }
+            for h in results.hits
+        ],
+    }
+
+
+def summary_json(recording: Recording) -> dict[str, Any]:
+    """An entry of ``recall list --json`` and ``/api/recordings``."""
+    meta = recording.meta
+    return {
+        "id": recording.id,
+        "title": meta.title,
+        "event": meta.event,
+        "speakers": list(meta.speakers),
+        "recorded_on": meta.recorded_on.isoformat() if meta.recorded_on else None,
+        "duration": round(recording.duration, 3),
+        "status": recording.status.value,
+        "visibility": meta.visibility.value,
+    }
+
+
+def detail_json(recording: Recording, segment_count: int) -> dict[str, Any]:
+    """``recall show --json`` and ``/api/recordings/<id>``: the summary and more."""
+    meta = recording.meta
+    return summary_json(recording) | {
+        "tags": list(meta.tags),
+        "description": meta.description,
+        "language": meta.language,
+        "source_name": recording.source_name,
+        "media": dataclasses.asdict(recording.media_info) if recording.media_info else None,
+        "stages_done": list(recording.stages_done),
+        "error": recording.error,
+        "note": recording.note,
+        "url": f"/r/{recording.id}",
+        "segments": segment_count,
+    }
