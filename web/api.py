@@ -124,4 +124,3 @@ def oembed() -> Response | tuple[Response, int]:
             "quote": " ".join(s.text for s in segments[:3]) if clip else "",
         }
     )
-
