@@ -203,6 +203,15 @@ class Catalog:
         with self._session() as session:
             return _to_recording(self._row(session, recording_id))
 
+    def get_many(self, recording_ids: Iterable[str]) -> dict[str, Recording]:
+        """The recordings among ``recording_ids`` that exist, in one query."""
+        wanted = list(dict.fromkeys(recording_ids))
+        if not wanted:
+            return {}
+        with self._session() as session:
+            rows = session.scalars(select(_RecordingRow).where(_RecordingRow.id.in_(wanted)))
+            return {row.id: _to_recording(row) for row in rows}
+
     def find_by_hash(self, source_hash: str) -> Recording | None:
         with self._session() as session:
             row = session.scalar(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from library.config import Config, load_config
@@ -37,6 +38,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.register_blueprint(media.bp)
     app.register_error_handler(RecallError, _recall_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.before_request(_start_timer)
     app.after_request(_security_headers)
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.globals["clip_query"] = pages.clip_query
@@ -68,7 +70,14 @@ def _http_error(e: HTTPException) -> tuple[Any, int]:
     return _error(e.code or 500, e.name, e.description or "")
 
 
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
 def _security_headers(response: Response) -> Response:
+    # Server time, for browsers' developer tools and bench/serve.py.
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.1f}"
     framing = _FRAMING_ALLOWED if request.path.startswith("/embed/") else _FRAMING_DENIED
     response.headers["Content-Security-Policy"] = _CSP + framing
     if not request.path.startswith("/embed/"):

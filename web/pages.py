@@ -62,9 +62,9 @@ def search() -> str:
             )
         except QueryError as e:
             problem = e.reason
-    catalog = services().catalog
     groups = group_hits(results.hits) if results else []
-    recordings = {g.recording_id: catalog.get(g.recording_id) for g in groups}
+    recordings = services().catalog.get_many(g.recording_id for g in groups)
+    groups = [g for g in groups if g.recording_id in recordings]  # deleted since indexed
     return render_template(
         "search.html",
         query=query,
