@@ -197,6 +197,11 @@ def test_oembed_for_recordings_and_clips(client: FlaskClient) -> None:
     assert clip["thumbnail_url"].endswith(f"/media/{rid}/still.jpg?t=25")
     assert "surprised" in clip["quote"]
     assert client.get(f"/oembed?url=http://localhost/r/{rid}&format=xml").status_code == 501
+    small = client.get(f"/oembed?url=http://localhost/r/{rid}&maxwidth=320&maxheight=900")
+    assert (small.get_json()["width"], small.get_json()["height"]) == (320, 180)
+    short = client.get(f"/oembed?url=http://localhost/r/{rid}&maxheight=90").get_json()
+    assert (short["width"], short["height"]) == (160, 90)
+    assert client.get(f"/oembed?url=http://localhost/r/{rid}&maxwidth=wide").status_code == 400
     assert client.get("/oembed?url=http://localhost/elsewhere").status_code == 400
     assert client.get("/oembed?url=http://localhost/r/nope").status_code == 404
     still = client.get(clip["thumbnail_url"].replace("http://localhost", ""))

@@ -74,6 +74,21 @@ def transcript(recording_id: str, fmt: str) -> Response:
     return response
 
 
+def _fit(max_width: str | None, max_height: str | None) -> tuple[int, int]:
+    """The largest 16:9 player within the consumer's maxwidth and maxheight (oEmbed 1.0)."""
+    width = EMBED_WIDTH
+    for name, value, per_width in (("maxwidth", max_width, 1.0), ("maxheight", max_height, 16 / 9)):
+        if value:
+            try:
+                limit = int(value)
+            except ValueError as e:
+                raise BadParameter(name, value, "not a whole number of pixels") from e
+            if limit < 1:
+                raise BadParameter(name, value, "must be positive")
+            width = min(width, int(limit * per_width))
+    return width, round(width * 9 / 16)
+
+
 def _target(url: str) -> tuple[str, dict[str, str]]:
     """(recording id, query) of one of this site's recording, clip or embed URLs."""
     parts = urlsplit(url)
@@ -98,8 +113,7 @@ def oembed() -> Response | tuple[Response, int]:
         embed_args.update(start=f"{clip.start:g}", end=f"{clip.end:g}")
     src = url_for("pages.embed", recording_id=recording_id, _external=True, **embed_args)
     segments = segments_in(services().catalog.segments(recording_id), clip)
-    width = min(EMBED_WIDTH, int(request.args.get("maxwidth", EMBED_WIDTH) or EMBED_WIDTH))
-    height = round(width * 9 / 16)
+    width, height = _fit(request.args.get("maxwidth"), request.args.get("maxheight"))
     title = found.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
     return jsonify(
         {
