@@ -1,1 +1,1 @@
-"""The edges people use: the ``recall`` command line (and, later, the Flask site)."""
+"""The edges people use: the ``recall`` command line and the Flask site (``web.app``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from library.config import Config, load_config
@@ -20,8 +20,7 @@ _FRAMING_ALLOWED = "frame-ancestors *"
 
 
 def services() -> Services:
-    from flask import current_app
-
+    """The open catalog, index and storage of the app serving this request."""
     return current_app.extensions["recall"]  # type: ignore[no-any-return]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, send_file
 
+from library.errors import BadParameter
 from web.app import services
 from web.present import clip_range, time_param
 
@@ -25,8 +26,6 @@ def clip_download(recording_id: str, ext: str) -> Response:
     recording = services().catalog.get(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
     if clip is None or ext not in {"mp4", "m4a"}:
-        from library.errors import BadParameter
-
         raise BadParameter("start", request.args.get("start", ""), "a clip needs start and end")
     path = services().clip_file(recording, clip.start, clip.end)
     name = f"{recording.title[:60]} {clip.start:g}-{clip.end:g}{path.suffix}"

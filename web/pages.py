@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 
 from library.errors import QueryError
-from library.models import Recording, Status, Visibility
+from library.models import Recording, Visibility
 from library.timecode import clock
 from web.app import services
 from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
@@ -98,7 +98,6 @@ def recording(recording_id: str) -> str:
         at=at,
         page_title=title,
         quote=" ".join(s.text for s in segments[:3]) if clip else recording.meta.description,
-        is_processing=recording.status not in (Status.READY, Status.NO_SPEECH),
         oembed_url=url_for("api.oembed", url=request.url, _external=True),
     )
 
