@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ def _schema() -> Schema:
         title=STORED(),
         event=STORED(),
         event_key=ID(),
+        visibility=ID(stored=True),
         speakers=STORED(),
         speaker_key=KEYWORD(commas=True, lowercase=True),
         start=STORED(),
@@ -80,6 +81,8 @@ class TranscriptIndex:
         else:
             self._ix = whoosh_index.create_in(str(directory), _schema())
         self._analyzer = self._ix.schema["text"].analyzer
+        # An index written by an older Recall lacks fields this one filters on.
+        self.is_current = set(_schema().names()) <= set(self._ix.schema.names())
         # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
         self._local = threading.local()
         self._searchers: set[Any] = set()
@@ -110,6 +113,7 @@ class TranscriptIndex:
                 "title": meta.title,
                 "event": meta.event,
                 "event_key": _key(meta.event),
+                "visibility": meta.visibility.value,
                 "speakers": list(meta.speakers),
                 "speaker_key": ",".join(_key(s) for s in meta.speakers),
                 "start": segment.start,
@@ -178,8 +182,10 @@ class TranscriptIndex:
         limit: int = 10,
         event: str | None = None,
         speaker: str | None = None,
+        visibilities: Collection[str] | None = None,
     ) -> SearchResults:
-        """Cues that say all of the query's words (or, failing that, most of them).
+        """Cues that say all of the query's words (or, failing that, most of them), of
+        recordings with one of ``visibilities`` (default: any).
 
         Raises :class:`QueryError` when nothing searchable is left of the query.
         """
@@ -191,6 +197,8 @@ class TranscriptIndex:
             filters.append(Term("event_key", _key(event)))
         if speaker:
             filters.append(Term("speaker_key", _key(speaker)))
+        if visibilities is not None:
+            filters.append(Or([Term("visibility", v) for v in visibilities]))
         searcher = self._current_searcher()
         results = searcher.search(And([And(clauses), *filters]), limit=limit, terms=True)
         if results.is_empty() and len(clauses) > 1:

@@ -14,6 +14,7 @@ from library.errors import BadParameter
 from library.timecode import clock
 from web.app import services
 from web.present import clip_range, segments_in, shift
+from web.services import LISTED
 from web.shapes import detail_json, results_json, summary_json
 
 bp = Blueprint("api", __name__)
@@ -40,18 +41,20 @@ def search() -> Response:
         limit=limit,
         event=request.args.get("event") or None,
         speaker=request.args.get("speaker") or None,
+        visibilities=LISTED,
     )
     return jsonify(results_json(results))
 
 
 @bp.get("/api/recordings")
 def recordings() -> Response:
-    return jsonify([summary_json(r) for r in services().catalog.recordings()])
+    listed = [r for r in services().catalog.recordings() if r.meta.visibility.value in LISTED]
+    return jsonify([summary_json(r) for r in listed])
 
 
 @bp.get("/api/recordings/<recording_id>")
 def recording(recording_id: str) -> Response:
-    found = services().catalog.get(recording_id)
+    found = services().viewable(recording_id)
     return jsonify(detail_json(found, len(services().catalog.segments(recording_id))))
 
 
@@ -60,7 +63,7 @@ def transcript(recording_id: str, fmt: str) -> Response:
     """The transcript, or with ``?start=&end=`` a clip's part of it, its times from 0."""
     if fmt not in WRITERS:
         abort(404)
-    found = services().catalog.get(recording_id)
+    found = services().viewable(recording_id)
     segments = services().catalog.segments(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), found.duration)
     if clip is not None:
@@ -105,7 +108,7 @@ def oembed() -> Response | tuple[Response, int]:
     if request.args.get("format", "json") != "json":
         return jsonify({"error": "Not implemented", "message": "only format=json"}), 501
     recording_id, query = _target(request.args.get("url", ""))
-    found = services().catalog.get(recording_id)
+    found = services().viewable(recording_id)
     clip = clip_range(query.get("start"), query.get("end"), found.duration)
     start = clip.start if clip else 0.0
     embed_args: dict[str, Any] = {"captions": 1}

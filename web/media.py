@@ -23,7 +23,7 @@ def media_file(recording_id: str, name: str) -> Response:
 
 @bp.get("/r/<recording_id>/clip.<ext>")
 def clip_download(recording_id: str, ext: str) -> Response:
-    recording = services().catalog.get(recording_id)
+    recording = services().viewable(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
     if clip is None or ext not in {"mp4", "m4a"}:
         raise BadParameter("start", request.args.get("start", ""), "a clip needs start and end")
@@ -36,6 +36,6 @@ def clip_download(recording_id: str, ext: str) -> Response:
 
 @bp.get("/media/<recording_id>/still.jpg")
 def still(recording_id: str) -> Response:
-    recording = services().catalog.get(recording_id)
+    recording = services().viewable(recording_id)
     at = time_param("t", request.args.get("t"), recording.duration) or 0.0
     return send_file(services().frame_file(recording, at), conditional=True, max_age=ONE_YEAR)

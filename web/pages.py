@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 
 from library.errors import QueryError
-from library.models import Recording, Visibility
+from library.models import Recording
 from library.timecode import clock
 from web.app import services
 from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
+from web.services import LISTED
 
 bp = Blueprint("pages", __name__)
 
@@ -23,7 +24,7 @@ def _listed() -> list[Recording]:
     return [
         r
         for r in services().catalog.recordings()
-        if r.meta.visibility == Visibility.PUBLIC and r.status.is_finished
+        if r.meta.visibility.value in LISTED and r.status.is_finished
     ]
 
 
@@ -58,7 +59,7 @@ def search() -> str:
     if query:
         try:
             results = services().index.search(
-                query, limit=SEARCH_LIMIT, event=event, speaker=speaker
+                query, limit=SEARCH_LIMIT, event=event, speaker=speaker, visibilities=LISTED
             )
         except QueryError as e:
             problem = e.reason
@@ -79,7 +80,7 @@ def search() -> str:
 
 
 def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | None]:
-    recording = services().catalog.get(recording_id)
+    recording = services().viewable(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
     at = time_param("t", request.args.get("t"), recording.duration)
     return recording, clip, at

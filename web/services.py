@@ -10,9 +10,13 @@ from ingest.clips import cut_clip, grab_frame
 from ingest.pipeline import Pipeline
 from library.catalog import Catalog
 from library.config import Config
-from library.errors import NotFound
-from library.models import Recording
+from library.errors import NotFound, RecordingNotFound
+from library.models import Recording, Visibility
 from library.storage import Storage, atomic_path
+
+# Visitors open public and unlisted recordings by link; only public ones are listed or searched.
+VIEWABLE = frozenset({Visibility.PUBLIC, Visibility.UNLISTED})
+LISTED = (Visibility.PUBLIC.value,)
 
 
 class MediaFileNotFound(NotFound):
@@ -37,12 +41,23 @@ class Services:
         self.pipeline.index = self.index
         return count
 
+    def viewable(self, recording_id: str) -> Recording:
+        """A recording a visitor may open by its link: public or unlisted. Private ones do not
+        exist for visitors (accounts for staff come later).
+
+        Raises :class:`RecordingNotFound`.
+        """
+        recording = self.catalog.get(recording_id)
+        if recording.meta.visibility not in VIEWABLE:
+            raise RecordingNotFound(recording_id)
+        return recording
+
     def media_file(self, recording_id: str, name: str) -> Path:
-        """A servable file of a recording: its playable media or its poster.
+        """A servable file of a viewable recording: its playable media or its poster.
 
         Raises :class:`RecordingNotFound` or :class:`MediaFileNotFound`.
         """
-        recording = self.catalog.get(recording_id)
+        recording = self.viewable(recording_id)
         if name not in {recording.playable_file, recording.poster_file} or not name:
             raise MediaFileNotFound(recording_id, name)
         path = self.storage.file(recording_id, name)
@@ -83,7 +98,11 @@ class Services:
 
 
 def open_services(config: Config) -> Services:
+    """Open the catalog, storage and index; an index from an older Recall is rebuilt."""
     catalog = Catalog(config.database_url)
     storage = Storage(config.media_dir)
     index = TranscriptIndex(config.index_dir)
-    return Services(config, catalog, storage, index, Pipeline(config, catalog, storage, index))
+    services = Services(config, catalog, storage, index, Pipeline(config, catalog, storage, index))
+    if not index.is_current:
+        services.rebuild_index()
+    return services
