@@ -1,8 +1,8 @@
 """Decode a recording's audio for Whisper, and measure how loud it is (pydub).
 
-Whisper hears 16 kHz mono. ffmpeg decodes and resamples straight to 16-bit samples on a pipe,
-so a 2-hour recording costs 230 MB of samples, never a WAV on disk; transcription converts
-them to float a window at a time.
+Whisper hears 16 kHz mono. ffmpeg decodes and resamples to raw 16-bit samples in a scratch
+file (230 MB for 2 hours); loudness and transcription then read it a piece at a time, so memory
+does not grow with the length of the recording.
 """
 
 from __future__ import annotations
@@ -37,28 +37,37 @@ class Loudness:
         return self.loudest_dbfs < threshold_dbfs
 
 
+class PcmFile:
+    """Raw 16 kHz mono 16-bit samples on disk, read by slices (``samples[a:b]``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._count = path.stat().st_size // 2
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: slice) -> npt.NDArray[np.int16]:
+        start, stop, _ = key.indices(self._count)
+        count = max(0, stop - start)
+        with self.path.open("rb") as f:
+            return np.fromfile(f, dtype="<i2", count=count, offset=start * 2)
+
+
 def decode_pcm(
-    path: Path, duration: float = 0.0, on_progress: ProgressFn | None = None
-) -> bytearray:
-    """16 kHz mono signed 16-bit little-endian samples of the first audio track.
+    path: Path, dest: Path, duration: float = 0.0, on_progress: ProgressFn | None = None
+) -> PcmFile:
+    """Decode the first audio track of ``path`` into ``dest`` as 16 kHz mono 16-bit samples.
 
     Raises :class:`MediaError`.
     """
     args = (
         ffmpeg.input(str(path))["a:0"]
-        .output("pipe:1", f="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE)
+        .output(str(dest), f="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE)
         .get_args()
     )
-    # Two bytes a sample, and a second to spare for a duration the container rounded down.
-    size_hint = int((duration + 1) * SAMPLE_RATE * 2)
-    return run_ffmpeg(
-        list(args),
-        path,
-        duration=duration,
-        on_progress=on_progress,
-        capture=True,
-        size_hint=size_hint,
-    )
+    run_ffmpeg(list(args), path, duration=duration, on_progress=on_progress)
+    return PcmFile(dest)
 
 
 def _dbfs(segment: AudioSegment) -> float:
@@ -66,15 +75,24 @@ def _dbfs(segment: AudioSegment) -> float:
     return value if math.isfinite(value) else -120.0
 
 
-def measure_loudness(pcm: bytes | bytearray) -> Loudness:
-    audio = AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
-    if len(audio) == 0:
-        return Loudness(-120.0, -120.0)
-    windows = (audio[i : i + _WINDOW_MS] for i in range(0, len(audio), _WINDOW_MS))
-    loudest = max(_dbfs(w) for w in windows)
-    return Loudness(loudest_dbfs=loudest, mean_dbfs=_dbfs(audio))
+# Loudness is measured a minute of samples at a time.
+_CHUNK = SAMPLE_RATE * 60
 
 
-def as_samples(pcm: bytes | bytearray) -> npt.NDArray[np.int16]:
-    """The samples of ``decode_pcm``'s bytes, without a copy."""
-    return np.frombuffer(pcm, dtype=np.int16)
+def measure_loudness(samples: PcmFile) -> Loudness:
+    """The loudest second and the mean level, with pydub, one minute at a time."""
+    loudest, energy = -120.0, 0.0
+    for offset in range(0, len(samples), _CHUNK):
+        chunk = AudioSegment(
+            data=samples[offset : offset + _CHUNK].tobytes(),
+            sample_width=2,
+            frame_rate=SAMPLE_RATE,
+            channels=1,
+        )
+        windows = (chunk[i : i + _WINDOW_MS] for i in range(0, len(chunk), _WINDOW_MS))
+        loudest = max(loudest, *(_dbfs(w) for w in windows))
+        energy += float(chunk.rms) ** 2 * chunk.frame_count()
+    if not len(samples) or not energy:
+        return Loudness(loudest, -120.0)
+    mean_rms = math.sqrt(energy / len(samples))
+    return Loudness(loudest_dbfs=loudest, mean_dbfs=20 * math.log10(mean_rms / 32768))

@@ -23,7 +23,7 @@ from library.catalog import Catalog
 from library.config import Config
 from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, Segment, Status
-from library.storage import Storage, atomic_path, atomic_text
+from library.storage import Storage, atomic_path, atomic_text, part_path
 
 log = logging.getLogger("recall.ingest")
 
@@ -182,19 +182,23 @@ class Pipeline:
         return self.catalog.update(recording.id, poster_file=name)
 
     def _transcribe(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
-        pcm = audio.decode_pcm(self._media_path(recording), recording.duration)
-        loudness = audio.measure_loudness(pcm)
-        if loudness.is_silent(self.config.ingest.silence_dbfs):
-            segments: list[Segment] = []
-            language = recording.meta.language
-        else:
-            transcript = transcribe(
-                audio.as_samples(pcm),
-                self.config.transcribe,
-                language=recording.meta.language,
-                on_progress=on_progress,
-            )
-            segments, language = transcript.segments, transcript.language
+        # A scratch file: a killed run leaves it as a ".part" that the next run removes.
+        scratch = part_path(self.storage.file(recording.id, "audio.s16le"))
+        try:
+            samples = audio.decode_pcm(self._media_path(recording), scratch, recording.duration)
+            if audio.measure_loudness(samples).is_silent(self.config.ingest.silence_dbfs):
+                segments: list[Segment] = []
+                language = recording.meta.language
+            else:
+                transcript = transcribe(
+                    samples,
+                    self.config.transcribe,
+                    language=recording.meta.language,
+                    on_progress=on_progress,
+                )
+                segments, language = transcript.segments, transcript.language
+        finally:
+            scratch.unlink(missing_ok=True)
         self.catalog.replace_segments(recording.id, segments)
         note = "" if segments else "no speech detected"
         return self.catalog.update(recording.id, note=note, language=language)

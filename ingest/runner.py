@@ -7,10 +7,8 @@ import functools
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 from library.errors import MediaError
 
@@ -18,23 +16,6 @@ ProgressFn = Callable[[float], None]
 
 # Lines of "-progress" output look like "out_time_us=1234567"; anything else is a message.
 _PROGRESS_LINE = re.compile(r"^([a-z_0-9]+)=(\S*)$")
-
-
-def _read_all(stream: IO[bytes], size_hint: int) -> bytearray:
-    """Everything ``stream`` gives, read into one buffer (``read()`` would hold two copies
-    while it joins its chunks: 460 MB instead of 230 MB for 2 hours of 16 kHz samples)."""
-    buffer = bytearray(max(size_hint, 1 << 16))
-    size = 0
-    while True:
-        if size == len(buffer):
-            buffer.extend(bytes(max(1 << 20, len(buffer) // 8)))
-        with memoryview(buffer) as view:
-            count = stream.readinto(view[size:])  # type: ignore[attr-defined]
-        if not count:
-            break
-        size += count
-    del buffer[size:]
-    return buffer
 
 
 @functools.cache
@@ -54,13 +35,10 @@ def run_ffmpeg(
     *,
     duration: float = 0.0,
     on_progress: ProgressFn | None = None,
-    capture: bool = False,
-    size_hint: int = 0,
-) -> bytearray:
-    """Run ffmpeg with ``args`` (inputs, filters, outputs) and return its stdout if ``capture``.
+) -> None:
+    """Run ffmpeg with ``args`` (inputs, filters, outputs).
 
-    ``on_progress`` gets the fraction of ``duration`` processed so far; ``size_hint`` is the
-    expected output size, so that reading it needs no second copy.
+    ``on_progress`` gets the fraction of ``duration`` processed so far.
     Raises :class:`MediaError` naming ``source`` with the end of ffmpeg's messages.
     """
     command = [
@@ -78,7 +56,7 @@ def run_ffmpeg(
     try:
         proc = subprocess.Popen(
             command,
-            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
     except OSError as e:
@@ -98,12 +76,8 @@ def run_ffmpeg(
                 on_progress(min(1.0, int(match[2]) / 1e6 / duration))
 
     with proc:
-        reader = threading.Thread(target=read_stderr, daemon=True)
-        reader.start()
-        output = _read_all(proc.stdout, size_hint) if proc.stdout is not None else bytearray()
+        read_stderr()
         code = proc.wait()
-        reader.join()
     if code != 0:
         last = messages[-1] if messages else f"exit status {code}"
         raise MediaError(source, f"ffmpeg failed: {last}", "\n".join(messages))
-    return output

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -88,7 +88,15 @@ def _is_hallucination(segment: Any) -> bool:
     return bool(segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB)
 
 
-def plan_windows(samples: npt.NDArray[np.int16], window: float) -> list[int]:
+class Samples(Protocol):
+    """16 kHz mono 16-bit samples that can be sliced: an array, or a file read by slices."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: slice) -> npt.NDArray[np.int16]: ...
+
+
+def plan_windows(samples: Samples, window: float) -> list[int]:
     """Sample offsets where transcription windows start: about ``window`` seconds apart, each
     moved to the quietest 100 ms near it."""
     starts = [0]
@@ -118,7 +126,7 @@ def _words(raw_segments: Any, offset: float, progress: Callable[[float], None]) 
 
 
 def transcribe(
-    samples: npt.NDArray[np.int16],
+    samples: Samples,
     config: TranscribeConfig,
     *,
     language: str | None = None,

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.audio import as_samples, decode_pcm, measure_loudness
+from ingest import audio
+from ingest.audio import AudioSegment, decode_pcm, measure_loudness
 from ingest.transcribe import plan_windows, transcribe
 from library.config import Config
 from library.errors import MediaError
@@ -24,9 +25,8 @@ from web.services import Services
 pytestmark = pytest.mark.slow
 
 
-def test_transcribes_real_speech_with_word_times(config: Config) -> None:
-    pcm = decode_pcm(JFK)
-    transcript = transcribe(as_samples(pcm), config.transcribe)
+def test_transcribes_real_speech_with_word_times(config: Config, tmp_path: Path) -> None:
+    transcript = transcribe(decode_pcm(JFK, tmp_path / "jfk.pcm"), config.transcribe)
     text = " ".join(s.text for s in transcript.segments).lower()
     assert "ask not what your country can do for you" in text
     words = [w for s in transcript.segments for w in s.words]
@@ -48,11 +48,12 @@ def test_windows_end_at_quiet_moments() -> None:
     assert plan_windows(tone[: rate * 70], 60) == [0]
 
 
-def test_windowed_transcription_keeps_times(config: Config) -> None:
+def test_windowed_transcription_keeps_times(config: Config, tmp_path: Path) -> None:
     """The same speech in 60 s windows: times stay absolute, no word is lost at the cut."""
     small = dataclasses.replace(config.transcribe, window_seconds=60)
-    whole = transcribe(as_samples(decode_pcm(GATHERINGS)), config.transcribe)
-    windowed = transcribe(as_samples(decode_pcm(GATHERINGS)), small)
+    samples = decode_pcm(GATHERINGS, tmp_path / "talk.pcm")
+    whole = transcribe(samples, config.transcribe)
+    windowed = transcribe(samples, small)
     words = [w for s in windowed.segments for w in s.words]
     assert all(a.start <= b.start for a, b in itertools.pairwise(words))
     text = " ".join(s.text for s in windowed.segments).lower()
@@ -62,12 +63,27 @@ def test_windowed_transcription_keeps_times(config: Config) -> None:
     assert 24 < surprised.start < 33
 
 
-def test_silence_and_noise_give_no_text(config: Config, media: MediaFactory) -> None:
-    silence = decode_pcm(media("silence.wav"))
+def test_silence_and_noise_give_no_text(
+    config: Config, media: MediaFactory, tmp_path: Path
+) -> None:
+    silence = decode_pcm(media("silence.wav"), tmp_path / "silence.pcm")
     assert measure_loudness(silence).is_silent(config.ingest.silence_dbfs)
-    noise = decode_pcm(media("noise.wav"))
+    noise = decode_pcm(media("noise.wav"), tmp_path / "noise.pcm")
     assert not measure_loudness(noise).is_silent(config.ingest.silence_dbfs)
-    assert transcribe(as_samples(noise), config.transcribe).segments == []
+    assert transcribe(noise, config.transcribe).segments == []
+
+
+def test_loudness_reads_minutes_at_a_time(
+    media: MediaFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Measured in pieces (here 0.7 s), a tone's level is what pydub says of it whole."""
+    monkeypatch.setattr(audio, "_CHUNK", 11_200)
+    samples = decode_pcm(media("tone.wav"), tmp_path / "tone.pcm")
+    whole = AudioSegment(data=samples[:].tobytes(), sample_width=2, frame_rate=16_000, channels=1)
+    loudness = measure_loudness(samples)
+    assert loudness.mean_dbfs == pytest.approx(whole.dBFS, abs=0.01)
+    assert loudness.loudest_dbfs == pytest.approx(whole.dBFS, abs=0.1)
+    assert len(samples[10:20]) == 10 and len(samples[len(samples) - 5 :]) == 5
 
 
 def test_ingest_makes_media_captions_and_search(services: Services) -> None:
