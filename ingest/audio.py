@@ -90,7 +90,7 @@ def measure_loudness(samples: PcmFile) -> Loudness:
             channels=1,
         )
         windows = (chunk[i : i + _WINDOW_MS] for i in range(0, len(chunk), _WINDOW_MS))
-        loudest = max(loudest, *(_dbfs(w) for w in windows))
+        loudest = max([loudest, *(_dbfs(w) for w in windows)])  # a last chunk may be < 1 ms
         energy += float(chunk.rms) ** 2 * chunk.frame_count()
     if not len(samples) or not energy:
         return Loudness(loudest, -120.0)
