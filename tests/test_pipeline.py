@@ -20,7 +20,7 @@ from library.config import Config
 from library.errors import MediaError
 from library.models import STAGES, RecordingMeta, Status
 from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
-from web.services import Services
+from web.services import Services, open_services
 
 pytestmark = pytest.mark.slow
 
@@ -110,6 +110,18 @@ def test_ingest_makes_media_captions_and_search(services: Services) -> None:
     assert hit.recording_id == recording.id and hit.title == "Inaugural"
     assert "<mark>country</mark>" in hit.snippet
     assert services.index.search("country", speaker="john f. kennedy").hits
+
+
+def test_without_keep_source_only_the_playable_copy_stays(config: Config) -> None:
+    lean = dataclasses.replace(config, ingest=dataclasses.replace(config.ingest, keep_source=False))
+    services = open_services(lean)
+    try:
+        recording = services.pipeline.ingest(JFK, RecordingMeta(title="Lean"))
+        assert recording.status == Status.READY and recording.source_file == ""
+        folder = services.storage.folder(recording.id)
+        assert not list(folder.glob("source.*")) and (folder / "playable.m4a").exists()
+    finally:
+        services.close()
 
 
 def test_the_same_file_twice_is_one_recording(services: Services, tmp_path: Path) -> None:

@@ -3,11 +3,14 @@
 import io
 import json
 
+import pytest
+
 from index.query import parse_query
 from ingest.captions import write_json, write_srt, write_txt, write_vtt
 from ingest.sentences import drop_loops, resegment
-from library.models import Segment, Word
+from library.models import STAGES, Segment, Word
 from library.timecode import caption_time, clock
+from web.progress import STAGE_WEIGHTS
 
 
 def words(text: str, start: float = 0.0, step: float = 0.4) -> list[Word]:
@@ -15,6 +18,11 @@ def words(text: str, start: float = 0.0, step: float = 0.4) -> list[Word]:
         Word(start + i * step, start + i * step + step * 0.8, " " + w)
         for i, w in enumerate(text.split())
     ]
+
+
+def test_the_progress_bar_knows_every_stage() -> None:
+    assert tuple(STAGE_WEIGHTS) == STAGES
+    assert sum(STAGE_WEIGHTS.values()) == pytest.approx(1.0)
 
 
 def test_caption_time_and_clock() -> None:

@@ -17,7 +17,6 @@ from typing import Any, NoReturn, TextIO
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -26,6 +25,7 @@ from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, Status, Visibility
 from library.timecode import clock
 from web.metadata import find_row, meta_from, parse_date, read_metadata
+from web.progress import Reporter
 from web.services import Services, open_services
 from web.shapes import detail_json, results_json, summary_json
 
@@ -59,19 +59,6 @@ MEDIA_EXTENSIONS = frozenset(
         ".aif",
     ]
 )
-# How much of an ingest each stage takes, for one overall bar (transcription dominates).
-STAGE_WEIGHTS = {
-    "store": 0.02,
-    "playable": 0.08,
-    "poster": 0.02,
-    "transcribe": 0.84,
-    "captions": 0.02,
-    "index": 0.02,
-}
-# Where each stage starts on that bar.
-_STAGE_OFFSETS = {
-    stage: sum(list(STAGE_WEIGHTS.values())[:i]) for i, stage in enumerate(STAGE_WEIGHTS)
-}
 EXIT_FAILED = 1  # some file did not ingest
 EXIT_USAGE = 2  # bad arguments, configuration or query
 
@@ -156,53 +143,6 @@ def _expand(paths: tuple[Path, ...]) -> Iterator[tuple[Path, Path | None]]:
             yield path, None
 
 
-class _Reporter:
-    """A progress bar per file on a terminal; a plain line per stage otherwise."""
-
-    def __init__(self) -> None:
-        self.is_live = err.is_terminal
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TextColumn("{task.fields[stage]}"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-        )
-        self._task: TaskID | None = None
-        self._name = ""
-        self._last_line = ""
-
-    def __enter__(self) -> _Reporter:
-        if self.is_live:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.is_live:
-            self.progress.stop()
-
-    def start(self, name: str) -> None:
-        self._name = name
-        if self.is_live:
-            if self._task is not None:
-                self.progress.remove_task(self._task)
-            self._task = self.progress.add_task(name, total=1.0, stage="probing")
-
-    def update(self, stage: str, fraction: float) -> None:
-        overall = _STAGE_OFFSETS[stage] + STAGE_WEIGHTS[stage] * fraction
-        label = f"transcribed {fraction:.0%}" if stage == "transcribe" else stage
-        if self.is_live and self._task is not None:
-            self.progress.update(self._task, completed=overall, stage=label)
-            return
-        step = f"{int(fraction * 4) * 25}%" if stage == "transcribe" else ""
-        line = f"{self._name}: {stage} {step}".rstrip()
-        if line != self._last_line and (fraction < 1.0 or stage == "index"):
-            err.print(Text(line))
-            self._last_line = line
-
-
 def _line(text: str, stream: TextIO) -> None:
     # print(), not click.echo: a live progress bar redirects sys.stdout and sys.stderr so that
     # result lines appear above it instead of through it.
@@ -271,7 +211,7 @@ def ingest(
     )
     services = _state().services
     succeeded = 0
-    with _Reporter() as reporter:
+    with Reporter(err) as reporter:
         for file, root in files:
             reporter.start(file.name)
             try:
@@ -302,7 +242,7 @@ def worker(once: bool, interval: float) -> None:
     """Process queued recordings and resume interrupted ones, until stopped (Ctrl-C)."""
     services = _state().services
     failed = False
-    with _Reporter() as reporter:
+    with Reporter(err) as reporter:
         while True:
             for recording in services.catalog.recordings(unfinished_only=True):
                 reporter.start(recording.source_name)
