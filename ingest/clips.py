@@ -6,6 +6,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from ingest.playable import frame_args
 from ingest.runner import run_ffmpeg
 from library.models import MediaInfo
 
@@ -31,6 +32,4 @@ def cut_clip(source: Path, dest: Path, start: float, end: float, info: MediaInfo
 
 def grab_frame(source: Path, dest: Path, at: float) -> None:
     """A JPEG of the frame at ``at`` seconds. Raises :class:`MediaError`."""
-    stream = ffmpeg.input(str(source), ss=round(at, 3)).filter("scale", "min(1280,iw)", -2)
-    args = ffmpeg.output(stream, str(dest), vframes=1, **{"q:v": 3, "f": "image2"}).get_args()
-    run_ffmpeg(list(args), source)
+    run_ffmpeg(frame_args(source, dest, at), source)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
@@ -74,23 +75,26 @@ def playable_args(source: Path, dest: Path, plan: PlayablePlan) -> list[str]:
     return list(out.get_args())
 
 
+def _jpeg(stream: Any, dest: Path) -> list[str]:
+    return list(ffmpeg.output(stream, str(dest), vframes=1, **{"q:v": 3, "f": "image2"}).get_args())
+
+
+def frame_args(source: Path, dest: Path, at: float) -> list[str]:
+    """A JPEG of the video frame at ``at`` seconds, at most 1280 pixels wide."""
+    return _jpeg(
+        ffmpeg.input(str(source), ss=round(at, 3)).filter("scale", "min(1280,iw)", -2), dest
+    )
+
+
 def poster_args(source: Path, dest: Path, info: MediaInfo, at: float) -> list[str]:
     """A frame ``at`` (a fraction) into a video, or a waveform picture for audio."""
     if info.has_video:
-        stream = ffmpeg.input(str(source), ss=round(info.duration * at, 3)).filter(
-            "scale", "min(1280,iw)", -2
-        )
-        return list(
-            ffmpeg.output(stream, str(dest), vframes=1, **{"q:v": 3, "f": "image2"}).get_args()
-        )
+        return frame_args(source, dest, info.duration * at)
     wave = ffmpeg.input(str(source))["a:0"].filter(
         "showwavespic", s="1280x400", colors="0x7dd3fc", split_channels=0
     )
     background = ffmpeg.input("color=c=0x0f172a:s=1280x720:d=1", f="lavfi")
-    picture = ffmpeg.overlay(background, wave, x=0, y=160)
-    return list(
-        ffmpeg.output(picture, str(dest), vframes=1, **{"q:v": 3, "f": "image2"}).get_args()
-    )
+    return _jpeg(ffmpeg.overlay(background, wave, x=0, y=160), dest)
 
 
 def make_playable(
