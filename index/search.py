@@ -160,16 +160,12 @@ class TranscriptIndex:
         return [t.text for w in words for t in self._analyzer(w)]
 
     def _clauses(self, parsed: ParsedQuery) -> list[Query]:
+        """A Phrase for each quoted phrase and each word that analyses to several terms
+        ("follow-up": both parts, next to each other), a Term for the rest."""
         clauses: list[Query] = []
-        for phrase in parsed.phrases:
-            terms = self._terms(phrase)
+        for group in [*parsed.phrases, *((word,) for word in parsed.words)]:
+            terms = self._terms(group)
             if len(terms) > 1:
-                clauses.append(Phrase("text", terms))
-            elif terms:
-                clauses.append(Term("text", terms[0]))
-        for word in parsed.words:
-            terms = self._terms([word])
-            if len(terms) > 1:  # "follow-up": both parts, next to each other
                 clauses.append(Phrase("text", terms))
             elif terms:
                 clauses.append(Term("text", terms[0]))

@@ -132,6 +132,18 @@ def _info_dict(info: MediaInfo) -> dict[str, Any]:
     return dataclasses.asdict(info)
 
 
+def _apply(row: _RecordingRow, changes: dict[str, Any]) -> None:
+    """Set columns; enums are stored by value, media info and tuples as JSON."""
+    for name, value in changes.items():
+        if isinstance(value, Status | Visibility):
+            value = value.value
+        elif isinstance(value, MediaInfo):
+            value = _info_dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        setattr(row, name, value)
+
+
 def _to_segment(row: _SegmentRow) -> Segment:
     return Segment(
         start=row.start,
@@ -236,21 +248,20 @@ class Catalog:
         """
         with self._session.begin() as session:
             row = self._row(session, recording_id)
-            for name, value in changes.items():
-                if isinstance(value, Status | Visibility):
-                    value = value.value
-                elif isinstance(value, MediaInfo):
-                    value = _info_dict(value)
-                elif isinstance(value, tuple):
-                    value = list(value)
-                setattr(row, name, value)
+            _apply(row, changes)
             return _to_recording(row)
 
     def mark_stage_done(self, recording_id: str, stage: str, **changes: Any) -> Recording:
-        done = self.get(recording_id).stages_done
-        return self.update(
-            recording_id, stages_done=[*done, stage] if stage not in done else list(done), **changes
-        )
+        """Record ``stage`` as done (once), with other changes, in one transaction.
+
+        Raises :class:`RecordingNotFound`.
+        """
+        with self._session.begin() as session:
+            row = self._row(session, recording_id)
+            if stage not in row.stages_done:
+                row.stages_done = [*row.stages_done, stage]
+            _apply(row, changes)
+            return _to_recording(row)
 
     def replace_segments(self, recording_id: str, segments: Iterable[Segment]) -> None:
         with self._session.begin() as session:

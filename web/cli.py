@@ -20,9 +20,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ingest.captions import WRITERS
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, Status, Visibility
+from library.storage import atomic_text
 from library.timecode import clock
 from web.metadata import find_row, meta_from, parse_date, read_metadata
 from web.progress import Reporter
@@ -376,16 +378,12 @@ def show(recording_id: str, as_json: bool) -> None:
 )
 def export(recording_id: str, fmt: str, output: Path | None) -> None:
     """Write a recording's transcript as WebVTT, SRT, plain text or JSON (with words)."""
-    from ingest.captions import WRITERS
-
     services = _state().services
     recording = services.catalog.get(recording_id)
     segments = services.catalog.segments(recording_id)
     if output is None:
         WRITERS[fmt](segments, sys.stdout, recording)
         return
-    from library.storage import atomic_text
-
     try:
         with atomic_text(output) as f:
             WRITERS[fmt](segments, f, recording)
