@@ -8,10 +8,16 @@ killed at any point resumes at the first unfinished stage and leaves no half-wri
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import logging
-from collections.abc import Callable
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +28,7 @@ from ingest.transcribe import transcribe
 from library.catalog import Catalog
 from library.config import Config
 from library.errors import MediaError, RecallError
-from library.models import Recording, RecordingMeta, Segment, Status
+from library.models import STAGES, Recording, RecordingMeta, Segment, Status
 from library.storage import Storage, atomic_path, atomic_text, part_path
 
 log = logging.getLogger("recall.ingest")
@@ -31,6 +37,28 @@ log = logging.getLogger("recall.ingest")
 ProgressFn = Callable[[str, float], None]
 
 _HASH_CHUNK = 1 << 20
+# How often a working job writes its progress and says it is alive (the Jobs page polls too).
+HEARTBEAT_SECONDS = 2.0
+_HOST = socket.gethostname()
+
+
+class JobStopped(Exception):
+    """The job was cancelled, or taken over by another worker, while it ran."""
+
+
+def worker_id() -> str:
+    """Who is working: host, process and thread, so that two threads never share a claim."""
+    return f"{_HOST}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _ignore_progress(stage: str, fraction: float) -> None:
@@ -75,11 +103,67 @@ class Pipeline:
             raise MediaError(path, f"cannot read the file: {e.strerror}") from e
         existing = self.catalog.find_by_hash(source_hash)
         if existing is not None:
-            if existing.status == Status.FAILED:  # another try, from the stage that failed
+            if existing.status in (Status.FAILED, Status.CANCELLED):  # another try, resumed
                 existing = self.catalog.update(existing.id, status=Status.QUEUED, error="")
             return Submission(existing, is_new=False)
         recording = self.catalog.add(meta, path.name, source_hash, info)
         return Submission(recording, is_new=True)
+
+    def add(self, path: Path, meta: RecordingMeta, *, name: str = "") -> Submission:
+        """Check an uploaded file and move it into the library: the "store" stage done here,
+        the rest left to a worker. ``name`` is the file's name as the user knew it. A file
+        whose content is there already is left where it is.
+
+        Raises :class:`MediaError` (nothing is added) for files that are not usable media.
+        """
+        submission = self.submit(path, meta)
+        recording = submission.recording
+        if name and submission.is_new:
+            recording = self.catalog.update(recording.id, source_name=name)
+        if submission.is_new:
+            stored = "source" + Path(name or path.name).suffix.lower()
+            dest = self.storage.file(recording.id, stored)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(path, dest)  # same file system: a rename, whatever the size
+            except OSError:
+                shutil.move(path, dest)
+            recording = self.catalog.mark_stage_done(recording.id, "store", source_file=stored)
+        return Submission(recording, submission.is_new)
+
+    def requeue(self, recording_id: str, *, redo_from: str | None = None) -> Recording:
+        """Put a recording back in the queue: after a failure or cancel it resumes where it
+        stopped; with ``redo_from`` that stage and every later one run again.
+
+        Raises :class:`RecordingNotFound`.
+        """
+        recording = self.catalog.get(recording_id)
+        done = recording.stages_done
+        if redo_from is not None:
+            done = tuple(s for s in done if STAGES.index(s) < STAGES.index(redo_from))
+        return self.catalog.update(
+            recording_id, status=Status.QUEUED, error="", stages_done=done, stage="", progress=0.0
+        )
+
+    def cancel(self, recording_id: str) -> Recording:
+        """Stop a waiting or running job (a running one stops at its next progress report).
+        Raises :class:`RecordingNotFound`."""
+        recording = self.catalog.get(recording_id)
+        if not recording.status.is_pending:
+            return recording
+        return self.catalog.update(recording_id, status=Status.CANCELLED)
+
+    def is_abandoned(self, worker: str, heartbeat_at: dt.datetime | None) -> bool:
+        """Whether the worker holding a job is gone: on this machine, its process has ended;
+        elsewhere, it has not said it is alive for ``jobs.lease_seconds``."""
+        host, _, rest = worker.partition(":")
+        pid = rest.partition(":")[0]
+        if host == _HOST and pid.isdigit():
+            return not _is_alive(int(pid))
+        if heartbeat_at is None:
+            return True
+        age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - heartbeat_at
+        return age.total_seconds() > self.config.jobs.lease_seconds
 
     def process(
         self,
@@ -97,10 +181,46 @@ class Pipeline:
         ``wait=False`` returns the recording as it is.
         """
         with self.storage.lock(recording_id, wait=wait) as is_mine:
-            recording = self.catalog.get(recording_id)
-            if not is_mine or recording.status.is_finished:
-                return recording
-            return self._run_stages(recording, source, on_progress)
+            me = worker_id()
+            claimed = self.catalog.claim(recording_id, me, self.is_abandoned) if is_mine else None
+            if claimed is None:  # finished, cancelled, or another worker's
+                return self.catalog.get(recording_id)
+            try:
+                with self._keeper(claimed, me, on_progress) as report:
+                    return self._run_stages(claimed, source, report)
+            finally:
+                self.catalog.release(recording_id, me)
+
+    @contextmanager
+    def _keeper(
+        self, recording: Recording, me: str, on_progress: ProgressFn
+    ) -> Iterator[ProgressFn]:
+        """While the job runs, a thread writes its progress and heartbeat every few seconds
+        and notices a cancel; the progress function it yields raises :class:`JobStopped` then.
+        """
+        latest: dict[str, object] = {}
+        stopped = threading.Event()
+        finished = threading.Event()
+
+        def beat() -> None:
+            while not finished.wait(HEARTBEAT_SECONDS):
+                status = self.catalog.heartbeat(recording.id, me, **latest)
+                if status is None or status == Status.CANCELLED:
+                    stopped.set()
+
+        def report(stage: str, fraction: float) -> None:
+            if stopped.is_set():
+                raise JobStopped(recording.id)
+            latest.update(stage=stage, progress=fraction)
+            on_progress(stage, fraction)
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{recording.id}", daemon=True)
+        thread.start()
+        try:
+            yield report
+        finally:
+            finished.set()
+            thread.join()
 
     def _run_stages(
         self, recording: Recording, source: Path | None, on_progress: ProgressFn
@@ -124,6 +244,9 @@ class Pipeline:
                 recording = run(recording, functools.partial(on_progress, name))
                 recording = self.catalog.mark_stage_done(recording.id, name, progress=1.0)
                 on_progress(name, 1.0)
+        except JobStopped:
+            log.info("job %s stopped: cancelled or taken over", recording.id)
+            return self.catalog.get(recording.id)
         except RecallError as e:
             reason = e.reason if isinstance(e, MediaError) else str(e)
             return self.catalog.update(recording.id, status=Status.FAILED, error=reason)

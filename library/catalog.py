@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,10 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    inspect,
     select,
+    text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -51,11 +54,11 @@ def new_recording_id() -> RecordingId:
     return RecordingId("".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH)))
 
 
-class _Base(DeclarativeBase):
+class Base(DeclarativeBase):
     pass
 
 
-class _RecordingRow(_Base):
+class _RecordingRow(Base):
     __tablename__ = "recordings"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -81,9 +84,16 @@ class _RecordingRow(_Base):
     playable_file: Mapped[str] = mapped_column(Text, default="")
     poster_file: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The job: which worker holds it ("host:pid", "" when none), when it last said it is alive,
+    # when it started, and how far the current stage is (progress above).
+    worker: Mapped[str] = mapped_column(String(160), default="")
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # The segments before the last transcript edit: undo goes one step back.
+    previous_segments: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
 
 
-class _SegmentRow(_Base):
+class _SegmentRow(Base):
     __tablename__ = "segments"
 
     recording_id: Mapped[str] = mapped_column(
@@ -125,6 +135,10 @@ def _to_recording(row: _RecordingRow) -> Recording:
         progress=row.progress,
         error=row.error,
         note=row.note,
+        worker=row.worker or "",
+        heartbeat_at=row.heartbeat_at,
+        started_at=row.started_at,
+        can_undo=bool(row.previous_segments),
     )
 
 
@@ -153,6 +167,27 @@ def _to_segment(row: _SegmentRow) -> Segment:
     )
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Catalogs made by an earlier Recall lack newer columns: add them, so upgrading never
+    needs a manual step. Columns added after the first release are nullable, or text that
+    defaults to ''."""
+    existing = {c["name"] for c in inspect(engine).get_columns("recordings")}
+    table = Base.metadata.tables["recordings"]
+    with engine.begin() as connection:
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            kind = column.type.compile(engine.dialect)
+            literal = "" if column.nullable else " NOT NULL DEFAULT ''"
+            connection.execute(
+                text(f'ALTER TABLE recordings ADD COLUMN "{column.name}" {kind}{literal}')
+            )
+
+
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the site read while a worker writes; the timeout waits out short write locks.
@@ -169,8 +204,11 @@ class Catalog:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_pragmas)
-        _Base.metadata.create_all(self.engine)
+        Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        # For the other stores that share this database (library.users).
+        self.session_factory = self._session
 
     def close(self) -> None:
         self.engine.dispose()
@@ -204,7 +242,8 @@ class Catalog:
             media_info=_info_dict(info),
             source_name=source_name,
             source_hash=source_hash,
-            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            created_at=_now(),
+            worker="",
         )
         with self._session.begin() as session:
             session.add(row)
@@ -263,9 +302,88 @@ class Catalog:
             _apply(row, changes)
             return _to_recording(row)
 
-    def replace_segments(self, recording_id: str, segments: Iterable[Segment]) -> None:
+    # -- jobs -------------------------------------------------------------------------------------
+
+    def claim(
+        self,
+        recording_id: str,
+        worker: str,
+        is_abandoned: Callable[[str, dt.datetime | None], bool],
+    ) -> Recording | None:
+        """Take the recording's job for ``worker`` if it is waiting, or held by a worker that
+        ``is_abandoned(worker, heartbeat_at)`` says is gone. At most one claimant wins: the
+        update only applies while the holder is still the one seen (compare and swap).
+
+        Returns the claimed recording, or None when it is finished, cancelled or held.
+        """
+        with self._session() as session:
+            row = session.get(_RecordingRow, recording_id)
+            if row is None or not Status(row.status).is_pending:
+                return None
+            seen = row.worker or ""
+            if seen and seen != worker and not is_abandoned(seen, row.heartbeat_at):
+                return None
+        now = _now()
         with self._session.begin() as session:
-            self._row(session, recording_id)
+            taken = session.execute(
+                update(_RecordingRow)
+                .where(
+                    _RecordingRow.id == recording_id,
+                    _RecordingRow.worker == seen,
+                    _RecordingRow.status.in_([Status.QUEUED.value, Status.PROCESSING.value]),
+                )
+                .values(worker=worker, heartbeat_at=now, started_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+        return self.get(recording_id)
+
+    def heartbeat(self, recording_id: str, worker: str, **changes: Any) -> Status | None:
+        """Say ``worker`` is alive (with progress changes); returns the recording's status, or
+        None when the job is no longer this worker's (taken over, or deleted)."""
+        values = {"heartbeat_at": _now(), **changes}
+        with self._session.begin() as session:
+            done = session.execute(
+                update(_RecordingRow)
+                .where(_RecordingRow.id == recording_id, _RecordingRow.worker == worker)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            status = session.scalar(
+                select(_RecordingRow.status).where(_RecordingRow.id == recording_id)
+            )
+            return Status(status) if status else None
+
+    def release(self, recording_id: str, worker: str) -> None:
+        with self._session.begin() as session:
+            session.execute(
+                update(_RecordingRow)
+                .where(_RecordingRow.id == recording_id, _RecordingRow.worker == worker)
+                .values(worker="", heartbeat_at=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    # -- transcripts --------------------------------------------------------------------------
+
+    def replace_segments(
+        self, recording_id: str, segments: Iterable[Segment], *, keep_previous: bool = False
+    ) -> None:
+        """Store the transcript. ``keep_previous``: the one it replaces becomes the undo step;
+        otherwise (a new transcription) there is nothing to undo."""
+        with self._session.begin() as session:
+            row = self._row(session, recording_id)
+            if keep_previous:
+                old = session.scalars(
+                    select(_SegmentRow)
+                    .where(_SegmentRow.recording_id == recording_id)
+                    .order_by(_SegmentRow.position)
+                )
+                row.previous_segments = [[r.start, r.end, r.text, r.words] for r in old]
+            else:
+                row.previous_segments = None
             session.execute(delete(_SegmentRow).where(_SegmentRow.recording_id == recording_id))
             session.add_all(
                 _SegmentRow(
@@ -278,6 +396,17 @@ class Catalog:
                 )
                 for i, s in enumerate(segments)
             )
+
+    def previous_segments(self, recording_id: str) -> list[Segment] | None:
+        """The transcript before the last edit, or None. Raises :class:`RecordingNotFound`."""
+        with self._session() as session:
+            kept = self._row(session, recording_id).previous_segments
+        if not kept:
+            return None
+        return [
+            Segment(start, end, text, tuple(Word(*w) for w in words))
+            for start, end, text, words in kept
+        ]
 
     def segments(self, recording_id: str) -> list[Segment]:
         """Raises :class:`RecordingNotFound`."""

@@ -45,6 +45,18 @@ class TranscribeConfig:
 
 
 @dataclass(frozen=True)
+class JobsConfig:
+    queue_url: str = ""
+    workers: int = 1
+    lease_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    max_upload_mb: int = 20000
+
+
+@dataclass(frozen=True)
 class IndexConfig:
     dir: Path | None = None
 
@@ -55,6 +67,8 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     transcribe: TranscribeConfig = field(default_factory=TranscribeConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    jobs: JobsConfig = field(default_factory=JobsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -73,6 +87,11 @@ class Config:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploads in progress; inside data_dir so a finished one moves into media by rename."""
+        return self.data_dir / "uploads"
 
 
 _T = TypeVar("_T")
@@ -121,6 +140,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "ingest": IngestConfig,
     "transcribe": TranscribeConfig,
     "index": IndexConfig,
+    "jobs": JobsConfig,
+    "web": WebConfig,
 }
 
 
@@ -150,6 +171,14 @@ def _validate(config: Config, source: str) -> None:
         )
     if t.window_seconds < 60:
         raise ConfigError(source, "transcribe.window_seconds must be at least 60")
+    if config.jobs.workers < 1 or config.jobs.lease_seconds < 10:
+        raise ConfigError(source, "jobs.workers must be >= 1 and jobs.lease_seconds >= 10")
+    if config.jobs.queue_url and not config.jobs.queue_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise ConfigError(source, "jobs.queue_url must be empty or a redis:// URL")
+    if config.web.max_upload_mb < 1:
+        raise ConfigError(source, "web.max_upload_mb must be >= 1")
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

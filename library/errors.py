@@ -62,3 +62,22 @@ class BadParameter(RecallError):
         self.name = name
         self.value = value
         self.reason = reason
+
+
+class AccountError(RecallError):
+    """An account that cannot be created or changed as asked (bad email, short password)."""
+
+    def __init__(self, email: str, reason: str) -> None:
+        super().__init__(f"{email}: {reason}")
+        self.email = email
+        self.reason = reason
+
+
+class UserNotFound(NotFound):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"no account {email!r}")
+        self.email = email
+
+
+class Conflict(RecallError):
+    """The request cannot be done in the recording's present state (e.g. editing while busy)."""

@@ -16,10 +16,16 @@ class Status(StrEnum):
     READY = "ready"
     NO_SPEECH = "no speech"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
     @property
     def is_finished(self) -> bool:
         return self in (Status.READY, Status.NO_SPEECH)
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for a worker or being worked on."""
+        return self in (Status.QUEUED, Status.PROCESSING)
 
 
 class Visibility(StrEnum):
@@ -28,8 +34,44 @@ class Visibility(StrEnum):
     PRIVATE = "private"
 
 
-# The pipeline's stages, in the order they run.
-STAGES: tuple[str, ...] = ("store", "playable", "poster", "transcribe", "captions", "index")
+class Role(StrEnum):
+    STAFF = "staff"  # uploads, edits and sees every recording
+    ADMIN = "admin"  # and manages the accounts
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    role: Role
+    created_at: dt.datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def visibilities_for(user: User | None) -> tuple[Visibility, ...]:
+    """What a search may show: staff find every recording, visitors only public ones."""
+    return tuple(Visibility) if user is not None else (Visibility.PUBLIC,)
+
+
+def can_open(user: User | None, visibility: Visibility) -> bool:
+    """Whether ``user`` (None: an anonymous visitor) may open a recording by its link."""
+    return user is not None or visibility != Visibility.PRIVATE
+
+
+# The pipeline's stages, in the order they run, with how much of an ingest each takes (for one
+# overall progress figure; measured on 2 cores: transcription dominates).
+STAGE_WEIGHTS = {
+    "store": 0.02,
+    "playable": 0.08,
+    "poster": 0.02,
+    "transcribe": 0.84,
+    "captions": 0.02,
+    "index": 0.02,
+}
+STAGES: tuple[str, ...] = tuple(STAGE_WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -103,10 +145,23 @@ class Recording:
     progress: float = 0.0
     error: str = ""
     note: str = ""
+    worker: str = ""  # "host:pid" of the worker processing it, "" when none
+    heartbeat_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    can_undo: bool = False  # a transcript edit can be taken back
 
     @property
     def title(self) -> str:
         return self.meta.title
+
+    @property
+    def overall_progress(self) -> float:
+        """How far the whole job is, 0..1, weighting each stage by its usual cost."""
+        if self.status.is_finished:
+            return 1.0
+        done = sum(STAGE_WEIGHTS[s] for s in self.stages_done if s in STAGE_WEIGHTS)
+        current = STAGE_WEIGHTS.get(self.stage, 0.0) if self.stage not in self.stages_done else 0
+        return min(1.0, done + current * self.progress)
 
     def is_done(self, stage: str) -> bool:
         return stage in self.stages_done

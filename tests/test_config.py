@@ -47,8 +47,8 @@ def test_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
 
 
 def test_unknown_section_and_bad_types_are_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"unknown section \[web\]"):
-        parse_config({"web": {}}, tmp_path)
+    with pytest.raises(ConfigError, match=r"unknown section \[website\]"):
+        parse_config({"website": {}}, tmp_path)
     with pytest.raises(ConfigError, match=r"transcribe\.batch_size must be a whole number"):
         parse_config({"transcribe": {"batch_size": "8"}}, tmp_path)
     with pytest.raises(ConfigError, match="not valid TOML"):

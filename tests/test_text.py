@@ -8,9 +8,8 @@ import pytest
 from index.query import parse_query
 from ingest.captions import write_json, write_srt, write_txt, write_vtt
 from ingest.sentences import drop_loops, resegment
-from library.models import STAGES, Segment, Word
+from library.models import STAGE_WEIGHTS, STAGES, Segment, Word
 from library.timecode import caption_time, clock
-from web.progress import STAGE_WEIGHTS
 
 
 def words(text: str, start: float = 0.0, step: float = 0.4) -> list[Word]:

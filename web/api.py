@@ -13,8 +13,8 @@ from ingest.captions import WRITERS
 from library.errors import BadParameter
 from library.timecode import clock
 from web.app import services
+from web.auth import current_staff
 from web.present import clip_range, segments_in, shift
-from web.services import LISTED
 from web.shapes import detail_json, results_json, summary_json
 
 bp = Blueprint("api", __name__)
@@ -41,20 +41,22 @@ def search() -> Response:
         limit=limit,
         event=request.args.get("event") or None,
         speaker=request.args.get("speaker") or None,
-        visibilities=LISTED,
+        visibilities=services().search_visibilities(current_staff()),
     )
     return jsonify(results_json(results))
 
 
 @bp.get("/api/recordings")
 def recordings() -> Response:
-    listed = [r for r in services().catalog.recordings() if r.meta.visibility.value in LISTED]
-    return jsonify([summary_json(r) for r in listed])
+    shown = services().search_visibilities(current_staff())
+    return jsonify(
+        [summary_json(r) for r in services().catalog.recordings() if r.meta.visibility in shown]
+    )
 
 
 @bp.get("/api/recordings/<recording_id>")
 def recording(recording_id: str) -> Response:
-    found = services().viewable(recording_id)
+    found = services().viewable(recording_id, current_staff())
     return jsonify(detail_json(found, len(services().catalog.segments(recording_id))))
 
 
@@ -63,7 +65,7 @@ def transcript(recording_id: str, fmt: str) -> Response:
     """The transcript, or with ``?start=&end=`` a clip's part of it, its times from 0."""
     if fmt not in WRITERS:
         abort(404)
-    found = services().viewable(recording_id)
+    found = services().viewable(recording_id, current_staff())
     segments = services().catalog.segments(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), found.duration)
     if clip is not None:
@@ -108,7 +110,7 @@ def oembed() -> Response | tuple[Response, int]:
     if request.args.get("format", "json") != "json":
         return jsonify({"error": "Not implemented", "message": "only format=json"}), 501
     recording_id, query = _target(request.args.get("url", ""))
-    found = services().viewable(recording_id)
+    found = services().viewable(recording_id, current_staff())
     clip = clip_range(query.get("start"), query.get("end"), found.duration)
     start = clip.start if clip else 0.0
     embed_args: dict[str, Any] = {"captions": 1}

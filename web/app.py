@@ -9,7 +9,16 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from werkzeug.exceptions import HTTPException
 
 from library.config import Config, load_config
-from library.errors import BadParameter, MediaError, NotFound, QueryError, RecallError
+from library.errors import (
+    AccountError,
+    BadParameter,
+    Conflict,
+    MediaError,
+    MetadataError,
+    NotFound,
+    QueryError,
+    RecallError,
+)
 from library.timecode import clock
 from web.services import Services, open_services
 
@@ -30,17 +39,21 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.extensions["recall"] = opened or open_services(config or load_config())
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from web import api, media, pages
+    from web import api, auth, media, pages, staff, uploads
 
+    auth.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(media.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(uploads.bp)
     app.register_error_handler(RecallError, _recall_error)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(_start_timer)
     app.after_request(_security_headers)
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.globals["clip_query"] = pages.clip_query
+    app.jinja_env.globals["current_staff"] = auth.current_staff
     return app
 
 
@@ -58,8 +71,10 @@ def _recall_error(e: RecallError) -> tuple[Any, int]:
     """The one place domain errors become HTTP."""
     if isinstance(e, NotFound):
         return _error(404, "Not found", str(e))
-    if isinstance(e, BadParameter | QueryError):
+    if isinstance(e, BadParameter | QueryError | AccountError | MetadataError):
         return _error(400, "Bad request", str(e))
+    if isinstance(e, Conflict):
+        return _error(409, "Conflict", str(e))
     if isinstance(e, MediaError):
         return _error(500, "Media error", f"{e.reason}")
     return _error(500, "Error", str(e))
@@ -82,5 +97,15 @@ def _security_headers(response: Response) -> Response:
     if not request.path.startswith("/embed/"):
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.vary.add("Cookie")
+    from web.auth import current_staff
+
+    if current_staff() is not None:
+        # What staff see may be private: no shared cache keeps it.
+        cached = response.cache_control.max_age is not None
+        response.cache_control.public = False
+        response.cache_control.private = True
+        if not cached:
+            response.cache_control.no_store = True
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     return response

@@ -8,8 +8,9 @@ import html
 import json
 import logging
 import re
+import signal
+import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,44 +24,21 @@ from rich.text import Text
 from ingest.captions import WRITERS
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
-from library.models import Recording, RecordingMeta, Status, Visibility
+from library.models import Recording, RecordingMeta, Role, Status, Visibility
 from library.storage import atomic_text
 from library.timecode import clock
-from web.metadata import find_row, meta_from, parse_date, read_metadata
+from web.metadata import (
+    MEDIA_EXTENSIONS,
+    find_row,
+    meta_from,
+    parse_date,
+    read_metadata,
+    title_from,
+)
 from web.progress import Reporter
 from web.services import Services, open_services
 from web.shapes import detail_json, results_json, summary_json
 
-# What a folder is searched for; a file named on the command line is tried whatever its name.
-MEDIA_EXTENSIONS = frozenset(
-    [
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".mkv",
-        ".webm",
-        ".avi",
-        ".wmv",
-        ".flv",
-        ".mpg",
-        ".mpeg",
-        ".ts",
-        ".mts",
-        ".3gp",
-        ".ogv",
-        ".mp3",
-        ".m4a",
-        ".aac",
-        ".wav",
-        ".flac",
-        ".ogg",
-        ".oga",
-        ".opus",
-        ".wma",
-        ".aiff",
-        ".aif",
-    ]
-)
 EXIT_FAILED = 1  # some file did not ingest
 EXIT_USAGE = 2  # bad arguments, configuration or query
 
@@ -219,7 +197,7 @@ def ingest(
             try:
                 meta = meta_from(find_row(rows, file, root), defaults, str(metadata or ""))
                 if not meta.title:
-                    meta = dataclasses.replace(meta, title=_title_from(file))
+                    meta = dataclasses.replace(meta, title=title_from(file.name))
                 recording = services.pipeline.ingest(file, meta, reporter.update)
             except MediaError as e:
                 _line(f"-\tfailed: {file}: {e.reason}", sys.stderr)
@@ -232,32 +210,46 @@ def ingest(
         sys.exit(EXIT_FAILED)
 
 
-def _title_from(file: Path) -> str:
-    """ "day-1_letting_go.mp4" -> "day 1 letting go": a readable default."""
-    return re.sub(r"[_\s]+", " ", file.stem).strip() or file.name
-
-
 @cli.command()
 @click.option("--once", is_flag=True, help="Process what is waiting, then exit.")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between looks.")
-def worker(once: bool, interval: float) -> None:
-    """Process queued recordings and resume interrupted ones, until stopped (Ctrl-C)."""
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Recordings processed at once (default: jobs.workers in the config).",
+)
+@click.option(
+    "--interval", default=2.0, show_default=True, help="Most seconds between looks at the queue."
+)
+def worker(once: bool, workers: int | None, interval: float) -> None:
+    """Process queued recordings, and resume those of a worker that died, until stopped.
+
+    Several workers may run at once, on this machine or (with a Redis queue_url and a shared
+    database) on others: each job is processed by exactly one. Prints "<id>\t<status>" as
+    each recording finishes. Ctrl-C stops after the running job; SIGTERM stops at once (the
+    job resumes when a worker starts again).
+    """
     services = _state().services
+    jobs = services.jobs
+    count = workers or services.config.jobs.workers
     failed = False
+
+    def done(recording: Recording) -> None:
+        nonlocal failed
+        failed |= not _print_result(recording)
+
     with Reporter(err) as reporter:
-        while True:
-            for recording in services.catalog.recordings(unfinished_only=True):
-                reporter.start(recording.source_name)
-                result = services.pipeline.process(
-                    recording.id, on_progress=reporter.update, wait=False
-                )
-                if result.status.is_finished or result.status == Status.FAILED:
-                    failed |= not _print_result(result)
-                # else another process holds it: it is theirs to finish
-            if once:
-                break
-            time.sleep(interval)
-    if failed:
+        jobs.on_done = done
+        if count == 1:  # one bar at a time; several threads just print their results
+            jobs.on_start = lambda r: reporter.start(r.source_name)
+            jobs.on_progress = reporter.update
+        if once:
+            jobs.drain()
+        else:
+            consumer = jobs.consumer(count)
+            consumer.max_delay = interval
+            err.print(Text(f"Waiting for jobs in {services.config.data_dir} (Ctrl-C stops)"))
+            consumer.run()
+    if failed and once:
         sys.exit(EXIT_FAILED)
 
 
@@ -391,6 +383,75 @@ def export(recording_id: str, fmt: str, output: Path | None) -> None:
         _fail(f"cannot write {output}: {e.strerror}")
 
 
+# -- accounts -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def user() -> None:
+    """Staff accounts: who may sign in to upload, edit and see private recordings."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("no password on standard input")
+        return password
+    value: str = click.prompt(
+        "Password", hide_input=True, confirmation_prompt="Repeat it", err=True
+    )
+    return value
+
+
+@user.command("add")
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="staff or admin."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def user_add(email: str, role: str, password_stdin: bool) -> None:
+    """Add an account. Prints its API token (for scripts), which is shown only this once."""
+    users = _state().services.users
+    password = _read_password(password_stdin)
+    account, token = users.add(email, password, Role(role))
+    err.print(Text(f"Added {account.email} ({account.role.value}). API token:"))
+    click.echo(token)
+
+
+@user.command("list")
+def user_list() -> None:
+    """List the accounts."""
+    for account in _state().services.users.all():
+        click.echo(f"{account.email}\t{account.role.value}\t{account.created_at:%Y-%m-%d}")
+
+
+@user.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read it from the first line of stdin.")
+def user_password(email: str, password_stdin: bool) -> None:
+    """Set a new password for an account."""
+    users = _state().services.users
+    users.set_password(email, _read_password(password_stdin))
+    err.print(Text(f"Password changed for {email}."))
+
+
+@user.command("token")
+@click.argument("email")
+def user_token(email: str) -> None:
+    """Make a new API token for an account (the old one stops working) and print it."""
+    click.echo(_state().services.users.new_token(email))
+
+
+@user.command("remove")
+@click.argument("email")
+def user_remove(email: str) -> None:
+    """Remove an account; its sessions and token stop working."""
+    _state().services.users.remove(email)
+    err.print(Text(f"Removed {email}."))
+
+
 @cli.command()
 def reindex() -> None:
     """Rebuild the search index from the catalog alone."""
@@ -403,8 +464,15 @@ def reindex() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, threads: int) -> None:
-    """Start the site (waitress, a production WSGI server)."""
+@click.option(
+    "--worker/--no-worker",
+    "with_worker",
+    default=True,
+    show_default=True,
+    help="Also run a `recall worker` process for uploads (stopped with the site).",
+)
+def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
+    """Start the site (waitress, a production WSGI server), and a worker beside it."""
     import waitress
 
     from web.app import create_app
@@ -412,8 +480,34 @@ def serve(host: str, port: int, threads: int) -> None:
     state = _state()
     config = state.services.config
     app = create_app(config, state.services)
+    child = _start_worker(state.config_path) if with_worker else None
     err.print(Text(f"Recall is serving {config.data_dir} at http://{host}:{port}/ (Ctrl-C stops)"))
-    waitress.serve(app, host=host, port=port, threads=threads, ident="Recall")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="Recall")
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+def _start_worker(config_path: Path | None) -> subprocess.Popen[bytes]:
+    """``recall worker`` as a child process: the model's memory stays out of the site's
+    process, and a crash of one does not take the other down. It dies with the site."""
+    args = [sys.executable, "-m", "web"]
+    if config_path is not None:
+        args += ["--config", str(config_path.resolve())]
+    return subprocess.Popen([*args, "worker"], preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In the child: Linux sends SIGTERM when the parent ends, even by kill -9."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the child is stopped by terminate() only
+        pass
 
 
 def main() -> None:

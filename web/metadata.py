@@ -1,10 +1,11 @@
-"""Reading staff metadata for a batch of files from a CSV (``recall ingest --metadata``)."""
+"""Staff metadata: from a CSV for a batch (`recall ingest --metadata`) or an upload form."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from pathlib import Path
+import re
+from pathlib import Path, PurePath
 
 from library.errors import MetadataError
 from library.models import RecordingMeta, Visibility
@@ -100,3 +101,41 @@ def meta_from(row: dict[str, str], defaults: RecordingMeta, source: str) -> Reco
         language=row.get("language") or defaults.language,
         description=row.get("description") or defaults.description,
     )
+
+
+def title_from(name: str) -> str:
+    """ "day-1_letting_go.mp4" -> "day 1 letting go": a readable default title."""
+    stem = PurePath(name).stem
+    return re.sub(r"[_\s]+", " ", stem).strip() or name
+
+
+# What a folder is searched for; a file named on the command line is tried whatever its name.
+MEDIA_EXTENSIONS = frozenset(
+    [
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".wmv",
+        ".flv",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".mts",
+        ".3gp",
+        ".ogv",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".wma",
+        ".aiff",
+        ".aif",
+    ]
+)

@@ -8,8 +8,8 @@ from library.errors import QueryError
 from library.models import Recording
 from library.timecode import clock
 from web.app import services
+from web.auth import current_staff
 from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
-from web.services import LISTED
 
 bp = Blueprint("pages", __name__)
 
@@ -20,17 +20,9 @@ def clip_query(clip: ClipRange) -> str:
     return f"start={clip.start:g}&end={clip.end:g}"
 
 
-def _listed() -> list[Recording]:
-    return [
-        r
-        for r in services().catalog.recordings()
-        if r.meta.visibility.value in LISTED and r.status.is_finished
-    ]
-
-
 @bp.get("/")
 def library() -> str:
-    recordings = _listed()
+    recordings = services().listed(current_staff())
     event = request.args.get("event", "")
     speaker = request.args.get("speaker", "")
     events = sorted({r.meta.event for r in recordings if r.meta.event})
@@ -59,7 +51,11 @@ def search() -> str:
     if query:
         try:
             results = services().index.search(
-                query, limit=SEARCH_LIMIT, event=event, speaker=speaker, visibilities=LISTED
+                query,
+                limit=SEARCH_LIMIT,
+                event=event,
+                speaker=speaker,
+                visibilities=services().search_visibilities(current_staff()),
             )
         except QueryError as e:
             problem = e.reason
@@ -80,7 +76,7 @@ def search() -> str:
 
 
 def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | None]:
-    recording = services().viewable(recording_id)
+    recording = services().viewable(recording_id, current_staff())
     clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
     at = time_param("t", request.args.get("t"), recording.duration)
     return recording, clip, at

@@ -6,15 +6,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-# How much of an ingest each stage takes, for one overall bar (transcription dominates).
-STAGE_WEIGHTS = {
-    "store": 0.02,
-    "playable": 0.08,
-    "poster": 0.02,
-    "transcribe": 0.84,
-    "captions": 0.02,
-    "index": 0.02,
-}
+from library.models import STAGE_WEIGHTS
+
 # Where each stage starts on that bar.
 _STAGE_OFFSETS = {
     stage: sum(list(STAGE_WEIGHTS.values())[:i]) for i, stage in enumerate(STAGE_WEIGHTS)

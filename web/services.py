@@ -7,16 +7,14 @@ from pathlib import Path
 
 from index.search import TranscriptIndex, rebuild_index
 from ingest.clips import cut_clip, grab_frame
+from ingest.jobs import JobQueue
 from ingest.pipeline import Pipeline
 from library.catalog import Catalog
 from library.config import Config
 from library.errors import NotFound, RecordingNotFound
-from library.models import Recording, Visibility
+from library.models import Recording, User, can_open, visibilities_for
 from library.storage import Storage, atomic_path
-
-# Visitors open public and unlisted recordings by link; only public ones are listed or searched.
-VIEWABLE = frozenset({Visibility.PUBLIC, Visibility.UNLISTED})
-LISTED = (Visibility.PUBLIC.value,)
+from library.users import Users
 
 
 class MediaFileNotFound(NotFound):
@@ -33,6 +31,8 @@ class Services:
     storage: Storage
     index: TranscriptIndex
     pipeline: Pipeline
+    users: Users
+    jobs: JobQueue
 
     def rebuild_index(self) -> int:
         self.index.close()
@@ -41,23 +41,36 @@ class Services:
         self.pipeline.index = self.index
         return count
 
-    def viewable(self, recording_id: str) -> Recording:
-        """A recording a visitor may open by its link: public or unlisted. Private ones do not
-        exist for visitors (accounts for staff come later).
+    def viewable(self, recording_id: str, user: User | None) -> Recording:
+        """A recording ``user`` may open by its link. Visitors (``None``) open public and
+        unlisted ones; private ones do not exist for them. Staff open every recording.
 
         Raises :class:`RecordingNotFound`.
         """
         recording = self.catalog.get(recording_id)
-        if recording.meta.visibility not in VIEWABLE:
+        if not can_open(user, recording.meta.visibility):
             raise RecordingNotFound(recording_id)
         return recording
 
-    def media_file(self, recording_id: str, name: str) -> Path:
-        """A servable file of a viewable recording: its playable media or its poster.
+    def listed(self, user: User | None) -> list[Recording]:
+        """The finished recordings ``user`` sees in the library, oldest first: public ones for
+        visitors, all of them for staff."""
+        shown = visibilities_for(user)
+        return [
+            r
+            for r in self.catalog.recordings()
+            if r.meta.visibility in shown and r.status.is_finished
+        ]
+
+    def search_visibilities(self, user: User | None) -> tuple[str, ...]:
+        return tuple(v.value for v in visibilities_for(user))
+
+    def media_file(self, recording_id: str, name: str, user: User | None) -> Path:
+        """A servable file of a recording ``user`` may open: its playable media or its poster.
 
         Raises :class:`RecordingNotFound` or :class:`MediaFileNotFound`.
         """
-        recording = self.viewable(recording_id)
+        recording = self.viewable(recording_id, user)
         if name not in {recording.playable_file, recording.poster_file} or not name:
             raise MediaFileNotFound(recording_id, name)
         path = self.storage.file(recording_id, name)
@@ -85,7 +98,10 @@ class Services:
         """A still at ``at`` seconds (the poster for audio). Raises :class:`MediaError`."""
         assert recording.media_info is not None
         if not recording.media_info.has_video:
-            return self.media_file(recording.id, recording.poster_file)
+            path = self.storage.file(recording.id, recording.poster_file)
+            if not recording.poster_file or not path.is_file():
+                raise MediaFileNotFound(recording.id, recording.poster_file)
+            return path
         source, dest = self._cached(recording, f"frame-{at:.1f}.jpg")
         if not dest.exists():
             with atomic_path(dest) as tmp:
@@ -102,7 +118,9 @@ def open_services(config: Config) -> Services:
     catalog = Catalog(config.database_url)
     storage = Storage(config.media_dir)
     index = TranscriptIndex(config.index_dir)
-    services = Services(config, catalog, storage, index, Pipeline(config, catalog, storage, index))
+    pipeline = Pipeline(config, catalog, storage, index)
+    jobs = JobQueue(config, catalog, pipeline)
+    services = Services(config, catalog, storage, index, pipeline, Users(catalog), jobs)
     if not index.is_current:
         services.rebuild_index()
     return services

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
-from library.models import Recording, SearchResults
+from library.models import Recording, SearchResults, recording_url
 
 
 def results_json(results: SearchResults) -> dict[str, Any]:
@@ -57,4 +58,27 @@ def detail_json(recording: Recording, segment_count: int) -> dict[str, Any]:
         "note": recording.note,
         "url": f"/r/{recording.id}",
         "segments": segment_count,
+    }
+
+
+def job_json(recording: Recording, now: dt.datetime) -> dict[str, Any]:
+    """An entry of ``/api/jobs``: where a recording's processing stands."""
+    progress = recording.overall_progress
+    eta = None
+    if recording.status.is_pending and recording.started_at and 0.03 < progress < 1:
+        elapsed = (now - recording.started_at).total_seconds()
+        eta = round(elapsed * (1 - progress) / progress)
+    return {
+        "id": recording.id,
+        "title": recording.title,
+        "source_name": recording.source_name,
+        "status": recording.status.value,
+        "stage": recording.stage,
+        "progress": round(progress, 4),
+        "eta_seconds": eta,
+        "error": recording.error,
+        "note": recording.note,
+        "is_running": bool(recording.worker),
+        "created_at": recording.created_at.isoformat() + "Z",
+        "url": recording_url(recording.id),
     }

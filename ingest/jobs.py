@@ -1,0 +1,107 @@
+"""Background jobs: a recording waiting to be processed is a task in a huey queue.
+
+The queue only says "process recording X"; the catalog is the truth about the job (its stage,
+progress, worker and heartbeat). So a job whose worker was killed is found in the catalog and
+queued again (``recover``), a task queued twice is harmless (the second finds the job done or
+held: :meth:`Catalog.claim` lets exactly one worker have it), and SQLite or Redis storage run
+the same task code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from ingest.pipeline import Pipeline
+from library.catalog import Catalog
+from library.config import Config
+from library.models import Recording
+
+log = logging.getLogger("recall.jobs")
+
+_TASK = "recall.process"
+_RECOVER = "recall.recover"
+
+
+def _make_huey(config: Config) -> Huey:
+    # No results are kept: the catalog holds each job's outcome.
+    if config.jobs.queue_url:
+        return RedisHuey("recall", url=config.jobs.queue_url, results=False)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("recall", filename=str(config.data_dir / "jobs.sqlite3"), results=False)
+
+
+class JobQueue:
+    """Enqueue from anywhere; run with :meth:`consumer` (``recall worker``) or :meth:`drain`.
+
+    ``pipeline`` is needed only where jobs run. ``on_start`` and ``on_done`` let the worker
+    report each job on its terminal.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        catalog: Catalog,
+        pipeline: Pipeline | None = None,
+        on_start: Callable[[Recording], None] | None = None,
+        on_done: Callable[[Recording], None] | None = None,
+        on_progress: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.pipeline = pipeline
+        self.on_start = on_start
+        self.on_done = on_done
+        self.on_progress = on_progress
+        self.huey = _make_huey(config)
+        self._task = self.huey.task(name=_TASK)(self._run)
+        # Every minute each worker looks for jobs left behind by a worker that died.
+        self.huey.periodic_task(crontab(), name=_RECOVER)(self.recover)
+
+    def enqueue(self, recording_id: str) -> None:
+        self._task(recording_id)
+
+    def _run(self, recording_id: str) -> None:
+        if self.pipeline is None:
+            raise RuntimeError("this JobQueue only enqueues; run jobs in `recall worker`")
+        if self.on_start is not None:
+            self.on_start(self.catalog.get(recording_id))
+        progress: dict[str, Any] = {}
+        if self.on_progress is not None:
+            progress["on_progress"] = self.on_progress
+        result = self.pipeline.process(recording_id, wait=False, **progress)
+        if self.on_done is not None and not result.status.is_pending:
+            self.on_done(result)
+
+    def pending_ids(self) -> set[str]:
+        return {str(t.args[0]) for t in self.huey.pending() if t.name == _TASK and t.args}
+
+    def recover(self) -> list[str]:
+        """Queue again every unfinished job that no live worker holds and no task will run:
+        those of killed workers, and those queued while no queue was running."""
+        assert self.pipeline is not None
+        waiting = self.pending_ids()
+        queued: list[str] = []
+        for recording in self.catalog.recordings(unfinished_only=True):
+            held = recording.worker and not self.pipeline.is_abandoned(
+                recording.worker, recording.heartbeat_at
+            )
+            if not held and recording.id not in waiting:
+                self.enqueue(recording.id)
+                queued.append(recording.id)
+        if queued:
+            log.info("queued again: %s", ", ".join(queued))
+        return queued
+
+    def drain(self) -> None:
+        """Run every job waiting now, one after another, in this thread (``worker --once``)."""
+        self.recover()
+        while (task := self.huey.dequeue()) is not None:
+            self.huey.execute(task)
+
+    def consumer(self, workers: int) -> Any:
+        """A huey consumer running jobs in ``workers`` threads until SIGINT/SIGTERM."""
+        self.recover()
+        return self.huey.create_consumer(workers=workers, worker_type="thread")

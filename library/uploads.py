@@ -1,0 +1,166 @@
+"""Uploads in progress: files that grow chunk by chunk and survive restarts (tus semantics).
+
+Each upload is two files in the uploads folder: ``<id>.bin`` (the bytes received so far: its
+size is the offset) and ``<id>.json`` (the declared length, the file name, the metadata and
+who started it). A chunk is appended with a lock held, so two requests for one upload cannot
+interleave, and written as it is read, so memory does not grow with the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from library.errors import BadParameter, Conflict, NotFound
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+CHUNK = 1 << 20  # bytes read and written at a time
+# Room left on the disk beyond the upload itself: the playable copy and captions need space.
+DISK_MARGIN = 512 << 20
+
+
+class UploadNotFound(NotFound):
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"no upload {upload_id!r} (finished, cancelled or expired)")
+        self.upload_id = upload_id
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    length: int
+    filename: str
+    owner: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+    offset: int = 0
+
+    @property
+    def is_complete(self) -> bool:
+        return self.offset == self.length
+
+
+class UploadStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _paths(self, upload_id: str) -> tuple[Path, Path]:
+        if not _ID.match(upload_id):
+            raise UploadNotFound(upload_id)
+        return self.folder / f"{upload_id}.bin", self.folder / f"{upload_id}.json"
+
+    def data_path(self, upload_id: str) -> Path:
+        return self._paths(upload_id)[0]
+
+    def create(
+        self, length: int, filename: str, owner: int, metadata: dict[str, str], max_length: int
+    ) -> Upload:
+        """Start an upload of ``length`` bytes.
+
+        Raises :class:`BadParameter` when it is empty or too large, or the disk cannot hold it.
+        """
+        if length <= 0:
+            raise BadParameter("Upload-Length", str(length), "the file is empty")
+        if length > max_length:
+            raise BadParameter(
+                "Upload-Length",
+                str(length),
+                f"larger than the limit of {max_length // 1_000_000:,} MB (web.max_upload_mb)",
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.folder).free
+        if length + DISK_MARGIN > free:
+            raise BadParameter(
+                "Upload-Length", str(length), f"only {free // 1_000_000:,} MB free on the server"
+            )
+        upload = Upload(
+            id=secrets.token_urlsafe(18),
+            length=length,
+            filename=filename,
+            owner=owner,
+            metadata=metadata,
+            created_at=time.time(),
+        )
+        data, info = self._paths(upload.id)
+        data.touch()
+        tmp = info.with_suffix(".json.part")
+        tmp.write_text(json.dumps(dataclasses.asdict(upload)), encoding="utf-8")
+        os.replace(tmp, info)
+        return upload
+
+    def get(self, upload_id: str) -> Upload:
+        """Raises :class:`UploadNotFound`."""
+        data, info = self._paths(upload_id)
+        try:
+            fields = json.loads(info.read_text(encoding="utf-8"))
+            offset = data.stat().st_size
+        except (OSError, ValueError) as e:
+            raise UploadNotFound(upload_id) from e
+        return dataclasses.replace(Upload(**fields), offset=offset)
+
+    @contextmanager
+    def _locked(self, upload_id: str) -> Iterator[None]:
+        data, _ = self._paths(upload_id)
+        try:
+            f = data.open("rb")
+        except OSError as e:
+            raise UploadNotFound(upload_id) from e
+        with f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as e:
+                raise Conflict(f"upload {upload_id} is receiving another chunk") from e
+            yield
+
+    def append(self, upload_id: str, offset: int, stream: IO[bytes], size: int | None) -> Upload:
+        """Add the bytes of ``stream`` at ``offset``, which must be where the upload stands.
+
+        What arrives is kept even if the stream ends early, so the client resumes from there.
+        Raises :class:`UploadNotFound`, :class:`Conflict` (wrong offset, or another request
+        is writing) or :class:`BadParameter` (more bytes than the declared length).
+        """
+        with self._locked(upload_id):
+            upload = self.get(upload_id)
+            if offset != upload.offset:
+                raise Conflict(f"Upload-Offset is {offset} but the upload is at {upload.offset}")
+            room = upload.length - upload.offset
+            if size is not None and size > room:
+                raise BadParameter("Content-Length", str(size), f"only {room} bytes remain")
+            written = 0
+            with self.data_path(upload_id).open("ab") as out:
+                while written < room and (chunk := stream.read(min(CHUNK, room - written))):
+                    out.write(chunk)
+                    written += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            return dataclasses.replace(upload, offset=upload.offset + written)
+
+    def remove(self, upload_id: str) -> None:
+        for path in self._paths(upload_id):
+            path.unlink(missing_ok=True)
+
+    def purge_stale(self, older_than: dt.timedelta) -> int:
+        """Remove uploads untouched for ``older_than``; returns how many."""
+        if not self.folder.is_dir():
+            return 0
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for info in self.folder.glob("*.json"):
+            data = info.with_suffix(".bin")
+            touched = max(info.stat().st_mtime, data.stat().st_mtime if data.exists() else 0)
+            if touched < cutoff:
+                self.remove(info.stem)
+                removed += 1
+        return removed
