@@ -18,6 +18,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from ingest.pipeline import Pipeline
 from library.catalog import Catalog
 from library.config import Config
+from library.errors import RecordingNotFound
 from library.models import Recording
 
 log = logging.getLogger("recall.jobs")
@@ -66,13 +67,19 @@ class JobQueue:
     def _run(self, recording_id: str) -> None:
         if self.pipeline is None:
             raise RuntimeError("this JobQueue only enqueues; run jobs in `recall worker`")
+        try:
+            recording = self.catalog.get(recording_id)
+        except RecordingNotFound:
+            return  # deleted since it was queued
+        if not recording.status.is_pending:
+            return  # finished, failed or cancelled since it was queued
         if self.on_start is not None:
-            self.on_start(self.catalog.get(recording_id))
+            self.on_start(recording)
         progress: dict[str, Any] = {}
         if self.on_progress is not None:
             progress["on_progress"] = self.on_progress
-        result = self.pipeline.process(recording_id, wait=False, **progress)
-        if self.on_done is not None and not result.status.is_pending:
+        result = self.pipeline.run_job(recording_id, **progress)
+        if result is not None and self.on_done is not None and not result.status.is_pending:
             self.on_done(result)
 
     def pending_ids(self) -> set[str]:

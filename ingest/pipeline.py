@@ -180,11 +180,24 @@ class Pipeline:
         While another process works on the recording this waits for it, or with
         ``wait=False`` returns the recording as it is.
         """
+        done = self.run_job(recording_id, source, on_progress, wait=wait)
+        return done if done is not None else self.catalog.get(recording_id)
+
+    def run_job(
+        self,
+        recording_id: str,
+        source: Path | None = None,
+        on_progress: ProgressFn = _ignore_progress,
+        *,
+        wait: bool = False,
+    ) -> Recording | None:
+        """Like :meth:`process`, but None when there was nothing for this worker to do: the
+        job is finished, cancelled or held by another worker."""
         with self.storage.lock(recording_id, wait=wait) as is_mine:
             me = worker_id()
             claimed = self.catalog.claim(recording_id, me, self.is_abandoned) if is_mine else None
-            if claimed is None:  # finished, cancelled, or another worker's
-                return self.catalog.get(recording_id)
+            if claimed is None:
+                return None
             try:
                 with self._keeper(claimed, me, on_progress) as report:
                     return self._run_stages(claimed, source, report)

@@ -146,3 +146,35 @@ def site_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     finally:
         services.close()
     return config
+
+
+PASSWORD = "a long enough passphrase"
+
+
+def add_account(config: Config, email: str, role: str) -> str:
+    """An account in ``config``'s library; returns its API token."""
+    from library.models import Role
+
+    services = open_services(config)
+    try:
+        return services.users.add(email, PASSWORD, Role(role))[1]
+    finally:
+        services.close()
+
+
+def csrf_token(client: object, path: str = "/login") -> str:
+    import re
+
+    page = client.get(path).get_data(as_text=True)  # type: ignore[attr-defined]
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'name="csrf-token" content="([^"]+)"', page
+    )
+    assert found, page
+    return found.group(1)
+
+
+def sign_in(client: object, email: str, password: str = PASSWORD) -> object:
+    token = csrf_token(client)
+    return client.post(  # type: ignore[attr-defined]
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )

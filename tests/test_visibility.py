@@ -1,5 +1,6 @@
-"""What visitors of the site may see: public is listed and searched, unlisted is reachable by
-its link only, private does not exist for them (staff accounts come with issue 4)."""
+"""Who sees what. Visitors: public is listed and searched, unlisted opens by its link only,
+private does not exist. Staff and admins see everything. Checked on every route, with the
+words of the private recording never in any body a visitor gets."""
 
 import dataclasses
 from collections.abc import Iterator
@@ -12,12 +13,16 @@ from flask.testing import FlaskClient
 from index.search import TranscriptIndex
 from library.config import Config, IndexConfig, parse_config
 from library.models import RecordingMeta, Visibility
-from tests.conftest import JFK, MediaFactory
+from tests.conftest import JFK, MediaFactory, add_account, sign_in
 from tests.test_web import BufferedClient
 from web.app import create_app
 from web.services import open_services
 
 pytestmark = pytest.mark.slow
+
+SECRET_WORDS = ("fellow americans", "secret address")
+ROLES = ("anonymous", "staff", "admin")
+VISIBILITIES = ("public", "unlisted", "private")
 
 
 @pytest.fixture(scope="module")
@@ -33,54 +38,106 @@ def mixed_config(tmp_path_factory: pytest.TempPathFactory, media: MediaFactory) 
             services.pipeline.ingest(path, RecordingMeta(title=title, visibility=visibility))
     finally:
         services.close()
+    add_account(config, "staff@example.org", "staff")
+    add_account(config, "admin@example.org", "admin")
     return config
 
 
 @pytest.fixture
-def client(mixed_config: Config) -> Iterator[FlaskClient]:
+def app(mixed_config: Config) -> Iterator[Flask]:
     app: Flask = create_app(mixed_config)
     app.test_client_class = BufferedClient
-    yield app.test_client()
+    yield app
     app.extensions["recall"].close()
 
 
-def by_title(config: Config) -> dict[str, str]:
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def client_as(app: Flask, role: str) -> FlaskClient:
+    client = app.test_client()
+    if role != "anonymous":
+        assert sign_in(client, f"{role}@example.org").status_code == 302  # type: ignore[attr-defined]
+    return client
+
+
+def by_visibility(config: Config) -> dict[str, tuple[str, str]]:
+    """visibility -> (recording id, playable file name)."""
     services = open_services(config)
     try:
-        return {r.title: r.id for r in services.catalog.recordings()}
+        return {
+            r.meta.visibility.value: (r.id, r.playable_file) for r in services.catalog.recordings()
+        }
     finally:
         services.close()
 
 
-def test_private_recordings_do_not_exist_for_visitors(
-    client: FlaskClient, mixed_config: Config
-) -> None:
-    rid = by_title(mixed_config)["Secret address"]
-    urls = [
-        "/", "/search?q=ask+not+what+your+country", "/api/search?q=country",
-        "/api/recordings", f"/r/{rid}", f"/r/{rid}?start=1&end=5", f"/embed/{rid}",
-        f"/api/recordings/{rid}", f"/api/recordings/{rid}/transcript.txt",
-        f"/media/{rid}/playable.m4a", f"/media/{rid}/poster.jpg", f"/media/{rid}/still.jpg",
-        f"/r/{rid}/clip.m4a?start=1&end=5", f"/oembed?url=http://localhost/r/{rid}",
+def recording_routes(rid: str, playable: str) -> list[str]:
+    return [
+        f"/r/{rid}", f"/r/{rid}?start=1&end=5", f"/r/{rid}?t=2", f"/embed/{rid}",
+        f"/embed/{rid}?start=1&end=3", f"/api/recordings/{rid}",
+        *(f"/api/recordings/{rid}/transcript.{fmt}" for fmt in ("vtt", "srt", "txt", "json")),
+        f"/api/recordings/{rid}/transcript.vtt?start=1&end=3",
+        f"/media/{rid}/{playable}", f"/media/{rid}/poster.jpg", f"/media/{rid}/still.jpg?t=1",
+        f"/r/{rid}/clip.m4a?start=1&end=2", f"/oembed?url=http://localhost/r/{rid}",
+        f"/oembed?url=http://localhost/embed/{rid}?start=1%26end=3",
     ]  # fmt: skip
-    for url in urls:
-        response = client.get(url)
-        body = response.get_data(as_text=True).lower()
-        # The query is echoed; the recording's own words and title must not be.
-        assert "fellow americans" not in body and "secret address" not in body, url
-        assert response.status_code in (200, 400, 404), url
-        if rid in url:
-            assert response.status_code == 404, url
+
+
+LISTINGS = ["/", "/search?q=country", "/api/search?q=country", "/api/recordings"]
+STAFF_PAGES = ["/upload", "/jobs", "/account"]
+STAFF_API = ["/api/jobs"]
+
+
+def test_permission_matrix(app: Flask, mixed_config: Config) -> None:
+    """Every route x {anonymous, staff, admin} x {public, unlisted, private}."""
+    recordings = by_visibility(mixed_config)
+    for role in ROLES:
+        client = client_as(app, role)
+        for visibility in VISIBILITIES:
+            rid, playable = recordings[visibility]
+            expected = 404 if role == "anonymous" and visibility == "private" else 200
+            for url in recording_routes(rid, playable):
+                response = client.get(url)
+                assert response.status_code == expected, (role, visibility, url)
+                body = response.get_data().decode("utf-8", "replace").lower()
+                if role == "anonymous":
+                    assert not any(w in body for w in SECRET_WORDS), (visibility, url)
+        for url in LISTINGS:
+            response = client.get(url)
+            assert response.status_code == 200, (role, url)
+            body = response.get_data(as_text=True).lower()
+            assert ("secret address" in body) == (role != "anonymous"), (role, url)
+            assert ("unlisted tone" in body) == (role != "anonymous" and "search" not in url)
+        for url in STAFF_PAGES:
+            response = client.get(url)
+            if role == "anonymous":
+                assert response.status_code == 302, url
+                assert response.headers["Location"].startswith("/login?next="), url
+            else:
+                assert response.status_code == 200, (role, url)
+        for url in STAFF_API:
+            assert client.get(url).status_code == (401 if role == "anonymous" else 200), url
+
+
+def test_staff_pages_are_never_cached_by_shared_caches(app: Flask, mixed_config: Config) -> None:
+    rid, playable = by_visibility(mixed_config)["private"]
+    staff = client_as(app, "staff")
+    page = staff.get(f"/r/{rid}")
+    assert "no-store" in page.headers["Cache-Control"] and "private" in page.headers["Cache-Control"]
+    media = staff.get(f"/media/{rid}/{playable}")
+    assert "private" in media.headers["Cache-Control"]
+    assert "public" not in media.headers["Cache-Control"]
+    assert "Cookie" in page.headers["Vary"]
 
 
 def test_unlisted_recordings_open_by_link_but_are_not_listed(
     client: FlaskClient, mixed_config: Config
 ) -> None:
-    rid = by_title(mixed_config)["Unlisted tone"]
+    rid, _ = by_visibility(mixed_config)["unlisted"]
     assert client.get(f"/r/{rid}").status_code == 200
-    assert client.get(f"/embed/{rid}").status_code == 200
-    assert client.get(f"/media/{rid}/playable.m4a").status_code == 200
-    assert client.get(f"/oembed?url=http://localhost/r/{rid}").status_code == 200
     assert "Unlisted tone" not in client.get("/").get_data(as_text=True)
     assert [r["title"] for r in client.get("/api/recordings").get_json()] == ["Public tone"]
 

@@ -168,6 +168,8 @@ def _token_user() -> User | None:
 def _before_request(csrf: CSRFProtect) -> None:
     g.token_user = _token_user()
     if request.method in _UNSAFE and g.token_user is None:
+        if request.path.startswith("/api/") and current_staff() is None:
+            abort(401, "Sign in, or send 'Authorization: Bearer <token>'.")
         csrf.protect()
 
 

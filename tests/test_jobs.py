@@ -1,0 +1,166 @@
+"""Background jobs: one worker per job, cancel and retry, and a killed worker's job resumed."""
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from library.config import parse_config
+from library.models import RecordingMeta, Status
+from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
+from web.services import Services, open_services
+
+TIMEOUT = 240
+
+
+def _added(services: Services, source: Path, tmp_path: Path, title: str) -> str:
+    """An upload's path: the file moved into the library and its job queued."""
+    copy = tmp_path / f"upload-{source.name}"
+    shutil.copyfile(source, copy)
+    recording = services.pipeline.add(copy, RecordingMeta(title=title), name=source.name).recording
+    services.jobs.enqueue(recording.id)
+    return recording.id
+
+
+def test_only_one_worker_can_hold_a_job(services: Services, media: MediaFactory) -> None:
+    recording = services.pipeline.submit(media("tone.wav"), RecordingMeta(title="t")).recording
+    never = lambda worker, heartbeat: False  # noqa: E731
+    always = lambda worker, heartbeat: True  # noqa: E731
+    assert services.catalog.claim(recording.id, "a:1:1", never) is not None
+    assert services.catalog.claim(recording.id, "b:2:2", never) is None
+    # A holder taken for dead is replaced by exactly one claimant.
+    assert services.catalog.claim(recording.id, "b:2:2", always) is not None
+    assert services.catalog.claim(recording.id, "c:3:3", never) is None
+    assert services.catalog.heartbeat(recording.id, "a:1:1", progress=0.5) is None  # not a's
+    assert services.catalog.heartbeat(recording.id, "b:2:2", progress=0.5) == Status.QUEUED
+    services.catalog.release(recording.id, "b:2:2")
+    assert services.catalog.claim(recording.id, "c:3:3", never) is not None
+
+
+def test_a_dead_worker_on_this_machine_is_noticed_at_once(services: Services) -> None:
+    import socket
+
+    dead = subprocess.run(["true"], check=True)  # its pid is free once it has ended
+    host = socket.gethostname()
+    assert services.pipeline.is_abandoned(f"{host}:{os.getpid()}:1", None) is False
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    assert services.pipeline.is_abandoned(f"{host}:{proc.pid}:1", None) is True
+    assert dead.returncode == 0
+    # Elsewhere only the heartbeat's age tells.
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert services.pipeline.is_abandoned("elsewhere:1:1", now) is False
+    assert services.pipeline.is_abandoned("elsewhere:1:1", now - dt.timedelta(minutes=5))
+
+
+@pytest.mark.slow
+def test_cancel_then_retry(services: Services, tmp_path: Path) -> None:
+    rid = _added(services, JFK, tmp_path, "Inaugural")
+    assert services.pipeline.cancel(rid).status == Status.CANCELLED
+    services.jobs.drain()  # the queued task finds the job cancelled and does nothing
+    assert services.catalog.get(rid).status == Status.CANCELLED
+    assert services.catalog.get(rid).stages_done == ("store",)
+    services.pipeline.requeue(rid)
+    services.jobs.enqueue(rid)
+    services.jobs.drain()
+    recording = services.catalog.get(rid)
+    assert recording.status == Status.READY and recording.worker == ""
+    assert services.index.search("ask not what your country").hits[0].recording_id == rid
+
+
+def _status(database: Path, rid: str) -> tuple[str, str]:
+    try:
+        with sqlite3.connect(database, timeout=1) as db:
+            row = db.execute("SELECT status, stage FROM recordings WHERE id = ?", (rid,)).fetchone()
+    except sqlite3.OperationalError:
+        return "", ""
+    return (row[0], row[1]) if row else ("", "")
+
+
+def _worker(config_file: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*RECALL, "--config", str(config_file), "worker", "--interval", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait(predicate: object, proc: subprocess.Popen[str] | None = None) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        if proc is not None:
+            assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return out, err
+
+
+@pytest.mark.slow
+def test_a_killed_worker_s_job_resumes_and_ends_consistent(tmp_path: Path) -> None:
+    config_file = write_config(tmp_path)
+    config = parse_config({"library": {"data_dir": "var"}}, tmp_path)
+    database = config.data_dir / "catalog.sqlite3"
+    services = open_services(config)
+    try:
+        rid = _added(services, GATHERINGS, tmp_path, "Online gatherings")
+    finally:
+        services.close()
+    first = _worker(config_file)
+    _wait(lambda: _status(database, rid)[1] == "transcribe", first)
+    time.sleep(1.0)  # in the middle of transcription
+    os.kill(first.pid, signal.SIGKILL)
+    first.communicate()
+    assert _status(database, rid) == ("processing", "transcribe")
+    playable = config.media_dir / rid / "playable.mp4"
+    made_at = playable.stat().st_mtime_ns
+
+    second = _worker(config_file)
+    _wait(lambda: _status(database, rid)[0] == "ready", second)
+    out, err = _stop(second)
+    assert out == f"{rid}\tready\n", err
+    assert "playable" not in err and "transcribe" in err
+    assert playable.stat().st_mtime_ns == made_at
+    services = open_services(config)
+    try:
+        recording = services.catalog.get(rid)
+        assert recording.worker == "" and recording.status == Status.READY
+        segments = services.catalog.segments(rid)
+        assert segments and (config.media_dir / rid / "transcript.vtt").exists()
+        hits = services.index.search("online gatherings").hits
+        assert hits and all(h.recording_id == rid for h in hits)
+        assert not list((config.media_dir / rid).glob(".*.part"))
+    finally:
+        services.close()
+
+
+@pytest.mark.slow
+def test_two_workers_never_process_the_same_job(tmp_path: Path) -> None:
+    config_file = write_config(tmp_path)
+    config = parse_config({"library": {"data_dir": "var"}}, tmp_path)
+    services = open_services(config)
+    try:
+        ids = [_added(services, path, tmp_path, path.stem) for path in (GATHERINGS, JFK)]
+        for rid in ids:  # queued twice: the second task must find the job held or done
+            services.jobs.enqueue(rid)
+    finally:
+        services.close()
+    workers = [_worker(config_file), _worker(config_file)]
+    database = config.data_dir / "catalog.sqlite3"
+    _wait(lambda: all(_status(database, rid)[0] == "ready" for rid in ids))
+    outputs = [_stop(w) for w in workers]
+    finished = sorted(line for out, _ in outputs for line in out.splitlines())
+    assert finished == sorted(f"{rid}\tready" for rid in ids)
+    for name in (GATHERINGS.name, JFK.name):
+        transcribed_by = [err for _, err in outputs if f"{name}: transcribe" in err]
+        assert len(transcribed_by) == 1, name

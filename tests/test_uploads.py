@@ -1,0 +1,160 @@
+"""Uploads over tus: chunks, resuming, limits, and the job each finished upload queues."""
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from library.config import Config, parse_config
+from library.models import Status
+from tests.conftest import GATHERINGS, add_account, csrf_token, sign_in
+from tests.test_web import BufferedClient
+from web.app import create_app
+from web.uploads import parse_metadata
+
+
+@pytest.fixture
+def upload_config(tmp_path: Path) -> Config:
+    return parse_config({"web": {"max_upload_mb": 5}}, tmp_path / "home", "test")
+
+
+@pytest.fixture
+def app(upload_config: Config) -> Iterator[Flask]:
+    add_account(upload_config, "ana@example.org", "staff")
+    add_account(upload_config, "bob@example.org", "staff")
+    app = create_app(upload_config)
+    app.test_client_class = BufferedClient
+    yield app
+    app.extensions["recall"].close()
+
+
+def staff_client(app: Flask, email: str = "ana@example.org") -> tuple[FlaskClient, dict[str, str]]:
+    client = app.test_client()
+    sign_in(client, email)
+    return client, {"X-CSRFToken": csrf_token(client, "/upload"), "Tus-Resumable": "1.0.0"}
+
+
+def metadata(**fields: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in fields.items())
+
+
+def create(client: FlaskClient, headers: dict[str, str], length: int, **fields: str) -> str:
+    response = client.post(
+        "/api/uploads",
+        headers={**headers, "Upload-Length": str(length), "Upload-Metadata": metadata(**fields)},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return str(response.headers["Location"])
+
+
+def patch(client: FlaskClient, headers: dict[str, str], url: str, offset: int, data: bytes) -> object:
+    return client.patch(
+        url,
+        data=data,
+        headers={**headers, "Upload-Offset": str(offset),
+                 "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+
+
+def test_tus_metadata_is_parsed() -> None:
+    assert parse_metadata("filename dGFsay53ZWJt,empty,title w6lsw6g=") == {
+        "filename": "talk.webm",
+        "empty": "",
+        "title": "élè",
+    }
+
+
+def test_an_upload_in_chunks_resumes_and_queues_its_job(app: Flask) -> None:
+    client, headers = staff_client(app)
+    data = GATHERINGS.read_bytes()
+    url = create(client, headers, len(data), filename="Day 2 talk.webm", title="Online gatherings",
+                 speakers="Priya;Sam", recorded_on="2022-06-02", visibility="unlisted")  # fmt: skip
+    head = client.head(url, headers=headers)
+    assert head.headers["Upload-Offset"] == "0" and head.headers["Tus-Resumable"] == "1.0.0"
+    first = patch(client, headers, url, 0, data[:300_000])
+    assert first.status_code == 204 and first.headers["Upload-Offset"] == "300000"  # type: ignore[attr-defined]
+    # A chunk sent at the wrong offset (a client that lost track) is refused, nothing written.
+    assert patch(client, headers, url, 100, data[100:200]).status_code == 409  # type: ignore[attr-defined]
+    # The client asks where it stands and goes on from there.
+    offset = int(client.head(url, headers=headers).headers["Upload-Offset"])
+    assert offset == 300_000
+    last = patch(client, headers, url, offset, data[offset:])
+    assert last.status_code == 204  # type: ignore[attr-defined]
+    rid = last.headers["Recall-Recording"]  # type: ignore[attr-defined]
+    assert last.headers["Recall-Duplicate"] == "0"  # type: ignore[attr-defined]
+    services = app.extensions["recall"]
+    recording = services.catalog.get(rid)
+    assert recording.status == Status.QUEUED and recording.stages_done == ("store",)
+    assert recording.title == "Online gatherings" and recording.meta.speakers == ("Priya", "Sam")
+    assert recording.meta.visibility.value == "unlisted" and recording.source_name == "Day 2 talk.webm"
+    stored = services.storage.file(rid, recording.source_file)
+    assert stored.read_bytes() == data
+    assert services.jobs.pending_ids() == {rid}
+    assert client.head(url, headers=headers).status_code == 404  # finished uploads are gone
+    assert not any(services.config.uploads_dir.iterdir())
+    # The same file again is recognised.
+    again = create(client, headers, len(data), filename="copy.webm")
+    assert patch(client, headers, again, 0, data).headers["Recall-Duplicate"] == "1"  # type: ignore[attr-defined]
+
+
+def test_bad_uploads_are_refused_with_a_reason(app: Flask) -> None:
+    client, headers = staff_client(app)
+
+    def refused(length: int, **fields: str) -> str:
+        response = client.post(
+            "/api/uploads",
+            headers={**headers, "Upload-Length": str(length), "Upload-Metadata": metadata(**fields)},
+        )
+        assert response.status_code == 400
+        return str(response.get_json()["message"])
+
+    assert "not a recording Recall takes" in refused(1000, filename="notes.pdf")
+    assert "larger than the limit of 5 MB" in refused(6_000_000, filename="big.mp4")
+    assert "the file is empty" in refused(0, filename="empty.mp4")
+    assert "not a date" in refused(10, filename="a.mp4", recorded_on="yesterday")
+    assert "visibility" in refused(10, filename="a.mp4", visibility="secret")
+    # Content that is not media: the whole file arrives, then the probe says what is wrong.
+    text = b"This is a text file, not a video.\n" * 100
+    url = create(client, headers, len(text), filename="fake.mp4")
+    response = patch(client, headers, url, 0, text)
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert response.get_json()["message"].startswith("fake.mp4: ")  # type: ignore[attr-defined]
+    services = app.extensions["recall"]
+    assert services.catalog.recordings() == [] and not any(services.config.uploads_dir.iterdir())
+    # More bytes than declared.
+    url = create(client, headers, 10, filename="a.mp4")
+    assert patch(client, headers, url, 0, b"x" * 20).status_code == 400  # type: ignore[attr-defined]
+
+
+def test_uploads_need_staff_csrf_and_their_owner(app: Flask) -> None:
+    anonymous = app.test_client()
+    assert anonymous.post("/api/uploads", headers={"Upload-Length": "10"}).status_code == 401
+    client, headers = staff_client(app)
+    no_csrf = {"Upload-Length": "10", "Upload-Metadata": metadata(filename="a.mp4")}
+    assert client.post("/api/uploads", headers=no_csrf).status_code == 400
+    url = create(client, headers, 10, filename="a.mp4")
+    other, other_headers = staff_client(app, "bob@example.org")
+    assert other.head(url, headers=other_headers).status_code == 404
+    assert patch(other, other_headers, url, 0, b"x").status_code == 404  # type: ignore[attr-defined]
+    assert client.delete(url, headers=headers).status_code == 204
+    assert client.head(url, headers=headers).status_code == 404
+    options = anonymous.options("/api/uploads")
+    assert options.headers["Tus-Version"] == "1.0.0"
+    assert options.headers["Tus-Extension"] == "creation,termination"
+
+
+@pytest.mark.slow
+def test_a_one_gigabyte_upload_survives_a_dropped_chunk_and_a_killed_server(
+    tmp_path: Path,
+) -> None:
+    """Through the real server (waitress): the upload is cut off mid-chunk, then the server
+    is killed with SIGKILL and started again; the client resumes each time. The server never
+    holds the file in memory (bench/upload.py prints the same figures)."""
+    from bench.upload import MEMORY_LIMIT_MB, run
+
+    figures = run(tmp_path, 1_000_000_000, 16 << 20)
+    assert figures["identical"]
+    assert figures["peak_mb"] < MEMORY_LIMIT_MB
