@@ -239,7 +239,7 @@ def main() -> None:
     copy_rate = figures["size_mb"] / figures["copy_seconds"]
     print(f"upload of {figures['size_mb']:,.0f} MB, cut off once and the server killed once:")
     print(f"  {figures['upload_seconds']:.1f} s, {rate:,.0f} MB/s "
-          f"({rate / copy_rate:.2f}x a plain copy on this disk: {copy_rate:,.0f} MB/s)")  # fmt: skip
+          f"({rate / copy_rate:.2f}x a plain copy here: {copy_rate:,.0f} MB/s)")  # fmt: skip
     print(f"  server memory: idle {figures['idle_mb']:.0f} MB, peak {figures['peak_mb']:.0f} MB "
           f"({figures['peak_mb'] / figures['idle_mb']:.2f}x idle; "
           f"limit {MEMORY_LIMIT_MB} MB: {figures['peak_mb'] / MEMORY_LIMIT_MB:.2f}x)")  # fmt: skip

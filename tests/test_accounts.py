@@ -33,9 +33,11 @@ def client(app: Flask) -> FlaskClient:
 def test_passwords_are_stored_as_scrypt_hashes_and_checked(services: Services) -> None:
     user, token = services.users.add(" Ana@Example.org ", PASSWORD, Role.ADMIN)
     assert user.email == "ana@example.org" and user.is_admin
-    stored = services.catalog.engine.connect().exec_driver_sql(
-        "SELECT password_hash, token_hash FROM users"
-    ).one()
+    stored = (
+        services.catalog.engine.connect()
+        .exec_driver_sql("SELECT password_hash, token_hash FROM users")
+        .one()
+    )
     assert stored[0].startswith("scrypt:") and PASSWORD not in stored[0]
     assert token not in stored[1]
     assert services.users.authenticate("ANA@example.org", PASSWORD) == user
@@ -79,7 +81,8 @@ def test_user_add_reads_the_password_from_stdin_and_prints_a_token(tmp_path: Pat
         input="short\n", capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert short.returncode == 2
-    assert short.stderr.strip() == "recall: bob@example.org: the password needs at least 10 characters"
+    expected = "recall: bob@example.org: the password needs at least 10 characters"
+    assert short.stderr.strip() == expected
     assert "Traceback" not in short.stderr
     bad_role = run_recall("--config", str(config), "user", "add", "c@example.org", "--role", "x",
                           cwd=tmp_path)  # fmt: skip

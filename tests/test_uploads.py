@@ -50,7 +50,9 @@ def create(client: FlaskClient, headers: dict[str, str], length: int, **fields: 
     return str(response.headers["Location"])
 
 
-def patch(client: FlaskClient, headers: dict[str, str], url: str, offset: int, data: bytes) -> object:
+def patch(
+    client: FlaskClient, headers: dict[str, str], url: str, offset: int, data: bytes
+) -> object:
     return client.patch(
         url,
         data=data,
@@ -89,7 +91,8 @@ def test_an_upload_in_chunks_resumes_and_queues_its_job(app: Flask) -> None:
     recording = services.catalog.get(rid)
     assert recording.status == Status.QUEUED and recording.stages_done == ("store",)
     assert recording.title == "Online gatherings" and recording.meta.speakers == ("Priya", "Sam")
-    assert recording.meta.visibility.value == "unlisted" and recording.source_name == "Day 2 talk.webm"
+    assert recording.meta.visibility.value == "unlisted"
+    assert recording.source_name == "Day 2 talk.webm"
     stored = services.storage.file(rid, recording.source_file)
     assert stored.read_bytes() == data
     assert services.jobs.pending_ids() == {rid}
@@ -106,7 +109,11 @@ def test_bad_uploads_are_refused_with_a_reason(app: Flask) -> None:
     def refused(length: int, **fields: str) -> str:
         response = client.post(
             "/api/uploads",
-            headers={**headers, "Upload-Length": str(length), "Upload-Metadata": metadata(**fields)},
+            headers={
+                **headers,
+                "Upload-Length": str(length),
+                "Upload-Metadata": metadata(**fields),
+            },  # fmt: skip
         )
         assert response.status_code == 400
         return str(response.get_json()["message"])
