@@ -113,7 +113,7 @@ def test_bad_uploads_are_refused_with_a_reason(app: Flask) -> None:
                 **headers,
                 "Upload-Length": str(length),
                 "Upload-Metadata": metadata(**fields),
-            },  # fmt: skip
+            },
         )
         assert response.status_code == 400
         return str(response.get_json()["message"])
