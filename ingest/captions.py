@@ -17,6 +17,17 @@ def _cue_text(text: str) -> str:
     return " ".join(text.split()).replace("-->", "->")
 
 
+def _voice(name: str) -> str:
+    # A WebVTT voice annotation ends at ">" and may not hold "&" or "<" unescaped.
+    return " ".join(name.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _said(segment: Segment) -> str:
+    """The cue's text, after "Speaker: " when it has a speaker label (SRT and plain text)."""
+    text = _cue_text(segment.text)
+    return f"{' '.join(segment.speaker.split())}: {text}" if segment.speaker else text
+
+
 def write_vtt(
     segments: Sequence[Segment], file: TextIO, recording: Recording | None = None
 ) -> None:
@@ -24,9 +35,10 @@ def write_vtt(
     if recording is not None:
         file.write(f"Title: {_cue_text(recording.title)}\n")
     for segment in segments:
+        voice = f"<v {_voice(segment.speaker)}>" if segment.speaker else ""
         file.write(
             f"\n{caption_time(segment.start)} --> {caption_time(segment.end)}\n"
-            f"{_cue_text(segment.text)}\n"
+            f"{voice}{_cue_text(segment.text)}\n"
         )
 
 
@@ -38,7 +50,7 @@ def write_srt(
             file.write("\n")
         file.write(
             f"{number}\n{caption_time(segment.start, ',')} --> {caption_time(segment.end, ',')}\n"
-            f"{_cue_text(segment.text)}\n"
+            f"{_said(segment)}\n"
         )
 
 
@@ -50,7 +62,7 @@ def write_txt(
     for segment in segments:
         if previous_end is not None:
             file.write("\n\n" if segment.start - previous_end >= 2.0 else "\n")
-        file.write(_cue_text(segment.text))
+        file.write(_said(segment))
         previous_end = segment.end
     if segments:
         file.write("\n")
@@ -72,6 +84,7 @@ def transcript_document(
             "start": s.start,
             "end": s.end,
             "text": s.text,
+            **({"speaker": s.speaker} if s.speaker else {}),
             "words": [
                 {"start": w.start, "end": w.end, "word": w.text, "probability": w.probability}
                 for w in s.words

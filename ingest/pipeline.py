@@ -8,6 +8,7 @@ killed at any point resumes at the first unfinished stage and leaves no half-wri
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -27,7 +28,7 @@ from ingest.probe import probe
 from ingest.transcribe import transcribe
 from library.catalog import Catalog
 from library.config import Config
-from library.errors import MediaError, RecallError
+from library.errors import MediaError, RecallError, RecordingNotFound
 from library.models import STAGES, Recording, RecordingMeta, Segment, Status
 from library.storage import Storage, atomic_path, atomic_text, part_path
 
@@ -201,6 +202,9 @@ class Pipeline:
             try:
                 with self._keeper(claimed, me, on_progress) as report:
                     return self._run_stages(claimed, source, report)
+            except RecordingNotFound:
+                log.info("recording %s was deleted while it was processed", recording_id)
+                return None
             finally:
                 self.catalog.release(recording_id, me)
 
@@ -326,9 +330,12 @@ class Pipeline:
                 segments: list[Segment] = []
                 language = recording.meta.language
             else:
+                settings = self.config.transcribe
+                if recording.model:
+                    settings = dataclasses.replace(settings, model=recording.model)
                 transcript = transcribe(
                     samples,
-                    self.config.transcribe,
+                    settings,
                     language=recording.meta.language,
                     on_progress=on_progress,
                 )
@@ -340,11 +347,14 @@ class Pipeline:
         return self.catalog.update(recording.id, note=note, language=language)
 
     def _captions(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
-        segments = self.catalog.segments(recording.id)
+        self.write_captions(recording, self.catalog.segments(recording.id))
+        return recording
+
+    def write_captions(self, recording: Recording, segments: list[Segment]) -> None:
+        """The transcript as WebVTT, SRT, plain text and JSON files, each written atomically."""
         for fmt, write in captions.WRITERS.items():
             with atomic_text(self.storage.transcript(recording.id, fmt)) as f:
                 write(segments, f, recording)
-        return recording
 
     def _index(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
         self.index.index_recording(recording, self.catalog.segments(recording.id))

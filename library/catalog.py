@@ -91,6 +91,8 @@ class _RecordingRow(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     # The segments before the last transcript edit: undo goes one step back.
     previous_segments: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    model: Mapped[str | None] = mapped_column(Text, nullable=True)
+    transcript_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class _SegmentRow(Base):
@@ -105,6 +107,7 @@ class _SegmentRow(Base):
     text: Mapped[str] = mapped_column(Text)
     # [[start, end, text, probability], ...]: one row per word would be ~10 rows per cue.
     words: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    speaker: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 def _to_recording(row: _RecordingRow) -> Recording:
@@ -139,6 +142,8 @@ def _to_recording(row: _RecordingRow) -> Recording:
         heartbeat_at=row.heartbeat_at,
         started_at=row.started_at,
         can_undo=bool(row.previous_segments),
+        model=row.model or "",
+        transcript_version=row.transcript_version or 0,
     )
 
 
@@ -164,6 +169,7 @@ def _to_segment(row: _SegmentRow) -> Segment:
         end=row.end,
         text=row.text,
         words=tuple(Word(w[0], w[1], w[2], w[3]) for w in row.words),
+        speaker=row.speaker or "",
     )
 
 
@@ -175,17 +181,17 @@ def _add_missing_columns(engine: Engine) -> None:
     """Catalogs made by an earlier Recall lack newer columns: add them, so upgrading never
     needs a manual step. Columns added after the first release are nullable, or text that
     defaults to ''."""
-    existing = {c["name"] for c in inspect(engine).get_columns("recordings")}
-    table = Base.metadata.tables["recordings"]
-    with engine.begin() as connection:
-        for column in table.columns:
-            if column.name in existing:
-                continue
-            kind = column.type.compile(engine.dialect)
-            literal = "" if column.nullable else " NOT NULL DEFAULT ''"
-            connection.execute(
-                text(f'ALTER TABLE recordings ADD COLUMN "{column.name}" {kind}{literal}')
-            )
+    for name in ("recordings", "segments"):
+        existing = {c["name"] for c in inspect(engine).get_columns(name)}
+        with engine.begin() as connection:
+            for column in Base.metadata.tables[name].columns:
+                if column.name in existing:
+                    continue
+                kind = column.type.compile(engine.dialect)
+                literal = "" if column.nullable else " NOT NULL DEFAULT ''"
+                connection.execute(
+                    text(f'ALTER TABLE {name} ADD COLUMN "{column.name}" {kind}{literal}')
+                )
 
 
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -381,9 +387,12 @@ class Catalog:
                     .where(_SegmentRow.recording_id == recording_id)
                     .order_by(_SegmentRow.position)
                 )
-                row.previous_segments = [[r.start, r.end, r.text, r.words] for r in old]
+                row.previous_segments = [
+                    [r.start, r.end, r.text, r.words, r.speaker or ""] for r in old
+                ]
             else:
                 row.previous_segments = None
+            row.transcript_version = (row.transcript_version or 0) + 1
             session.execute(delete(_SegmentRow).where(_SegmentRow.recording_id == recording_id))
             session.add_all(
                 _SegmentRow(
@@ -393,6 +402,7 @@ class Catalog:
                     end=s.end,
                     text=s.text,
                     words=[[w.start, w.end, w.text, w.probability] for w in s.words],
+                    speaker=s.speaker or None,
                 )
                 for i, s in enumerate(segments)
             )
@@ -404,8 +414,8 @@ class Catalog:
         if not kept:
             return None
         return [
-            Segment(start, end, text, tuple(Word(*w) for w in words))
-            for start, end, text, words in kept
+            Segment(start, end, text, tuple(Word(*w) for w in words), rest[0] if rest else "")
+            for start, end, text, words, *rest in kept
         ]
 
     def segments(self, recording_id: str) -> list[Segment]:

@@ -90,6 +90,7 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    speaker: str = ""  # a label staff give while editing ("Ana", "Host"); Whisper sets none
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ class Recording:
     heartbeat_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
     can_undo: bool = False  # a transcript edit can be taken back
+    model: str = ""  # the Whisper model for this recording; "" is the configured one
+    transcript_version: int = 0  # goes up with every save, so two editors cannot overwrite
 
     @property
     def title(self) -> str:

@@ -39,7 +39,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.extensions["recall"] = opened or open_services(config or load_config())
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from web import api, auth, media, pages, staff, uploads
+    from web import api, auth, manage, media, pages, staff, uploads
 
     auth.init_app(app)
     app.register_blueprint(pages.bp)
@@ -47,6 +47,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.register_blueprint(media.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(manage.bp)
     app.register_error_handler(RecallError, _recall_error)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(_start_timer)

@@ -16,6 +16,7 @@ from pathlib import PurePath
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from ingest import manage
 from library.errors import BadParameter, MediaError
 from library.models import RecordingMeta, Visibility
 from library.uploads import Upload, UploadNotFound, UploadStore
@@ -115,7 +116,10 @@ def create() -> Response:
             + ", ".join(sorted(e.lstrip(".") for e in MEDIA_EXTENSIONS))
             + ")",
         )
-    _meta(fields, filename)  # a bad date or visibility is refused before any byte is sent
+    if fields.get("replaces"):  # new media for a recording: it must exist
+        services().catalog.get(fields["replaces"])
+    else:
+        _meta(fields, filename)  # a bad date or visibility is refused before any byte is sent
     store = _store()
     store.purge_stale(STALE_AFTER)
     user = current_staff()
@@ -152,16 +156,21 @@ def _finish(upload: Upload) -> Response | tuple[Response, int]:
     """The whole file is here: add the recording and queue its processing."""
     store = _store()
     path = store.data_path(upload.id)
+    replaces = upload.metadata.get("replaces")
     try:
+        if replaces:
+            manage.replace_media(services().pipeline, replaces, path, upload.filename)
+            services().jobs.enqueue(replaces)
+            return _tus(Response(), 204, Upload_Offset=str(upload.length),
+                        Recall_Recording=replaces, Recall_Duplicate="0")  # fmt: skip
         meta = _meta(upload.metadata, upload.filename)
         added = services().pipeline.add(path, meta, name=upload.filename)
     except MediaError as e:
-        store.remove(upload.id)
         body = jsonify(error="Not a usable recording", message=f"{upload.filename}: {e.reason}")
         return _tus(body, 422), 422
     finally:
         path.unlink(missing_ok=True)  # moved into the library, or a duplicate, or refused
-    store.remove(upload.id)
+        store.remove(upload.id)
     if added.is_new:
         services().jobs.enqueue(added.recording.id)
     return _tus(

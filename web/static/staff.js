@@ -81,6 +81,13 @@
     refresh();
   }
 
+  // Forms that ask before doing something that cannot be undone.
+  document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
+    });
+  });
+
   // -- Uploads (tus 1.0: POST to create, PATCH chunks, HEAD to resume) ---------------------
   var form = document.getElementById("upload-form");
   if (form) {
@@ -100,7 +107,7 @@
     };
     var keyOf = function (file) { return "recall-upload:" + file.name + ":" + file.size + ":" + file.lastModified; };
 
-    var request = function (method, url, headers, body, onProgress) {
+    var request = function (method, url, headers, body, onProgress, item) {
       return new Promise(function (resolve, reject) {
         var xhr = new XMLHttpRequest();
         xhr.open(method, url);
@@ -112,7 +119,7 @@
         xhr.onerror = function () { reject(new Error("network")); };
         xhr.onabort = function () { reject(new Error("paused")); };
         xhr.send(body || null);
-        request.current = xhr;
+        if (item) { item.xhr = xhr; }
       });
     };
 
@@ -125,11 +132,17 @@
       item.state.className = "state" + (kind ? " " + kind : "");
     };
 
+    var replaces = form.getAttribute("data-replaces");
     var metadata = function (item) {
-      var fields = { filename: item.file.name, title: item.title.value.trim() };
-      ["event", "recorded_on", "description", "visibility"].forEach(function (name) { fields[name] = form.elements[name].value.trim(); });
-      fields.speakers = list2(form.elements.speakers.value);
-      fields.tags = list2(form.elements.tags.value);
+      var fields = { filename: item.file.name };
+      if (replaces) {
+        fields.replaces = replaces;
+      } else {
+        fields.title = item.title.value.trim();
+        ["event", "recorded_on", "description", "visibility"].forEach(function (name) { fields[name] = form.elements[name].value.trim(); });
+        fields.speakers = list2(form.elements.speakers.value);
+        fields.tags = list2(form.elements.tags.value);
+      }
       return Object.keys(fields).filter(function (k) { return fields[k]; }).map(function (k) { return k + " " + b64(fields[k]); }).join(",");
     };
 
@@ -174,7 +187,7 @@
         item.file.slice(offset, end), function (loaded) {
           item.bar.value = offset + loaded;
           setState(item, size(offset + loaded) + " of " + size(item.file.size) + " sent");
-        }).then(function (xhr) {
+        }, item).then(function (xhr) {
         if (xhr.status === 204 && xhr.getResponseHeader("Recall-Recording")) { finished(item, xhr); return null; }
         if (xhr.status === 204) { return send(item, parseInt(xhr.getResponseHeader("Upload-Offset"), 10)); }
         if (xhr.status === 409 || xhr.status >= 500) { throw new Error("retry"); }
@@ -205,8 +218,13 @@
     };
 
     var add = function (files) {
+      if (replaces) {  // one new file for one recording
+        items.slice().forEach(function (i) { if (!i.started) { i.li.remove(); items.splice(items.indexOf(i), 1); } });
+        files = Array.prototype.slice.call(files, 0, 1);
+      }
       Array.prototype.forEach.call(files, function (file) {
         var title = el("input", { type: "text", "class": "title-input", value: file.name.replace(/\.[^.]+$/, "").replace(/[_\s]+/g, " ").trim(), "aria-label": "Title for " + file.name });
+        if (replaces) { title.hidden = true; }
         var state = el("span", { "class": "state", text: size(file.size) + " · ready to upload" });
         var pause = el("button", { type: "button", "class": "secondary", text: "Pause", hidden: "" });
         var remove = el("button", { type: "button", "class": "secondary", text: "Remove" });
@@ -218,12 +236,12 @@
         pause.addEventListener("click", function () {
           if (item.paused) { run(item, 0); return; }
           item.paused = true;
-          if (request.current) { request.current.abort(); }
+          if (item.xhr) { item.xhr.abort(); }
         });
         remove.addEventListener("click", function () {
           item.paused = true;
           if (item.started && !item.done && item.url) {
-            if (request.current) { request.current.abort(); }
+            if (item.xhr) { item.xhr.abort(); }
             request("DELETE", item.url, {}).catch(function () {});
             localStorage.removeItem(keyOf(file));
           }
@@ -266,5 +284,186 @@
         });
     });
     update();
+  }
+
+  // -- Transcript editor --------------------------------------------------------------------
+  var editor = document.getElementById("editor");
+  if (editor) {
+    var data = JSON.parse(document.getElementById("transcript-data").textContent);
+    var version = data.version;
+    var duration = parseFloat(editor.getAttribute("data-duration"));
+    var player = document.getElementById("player");
+    var listEl = document.getElementById("cues");
+    var saveButton = document.getElementById("save");
+    var saveState = document.getElementById("save-state");
+    var nowEl = document.getElementById("now");
+    var renameFrom = document.getElementById("rename-from");
+    var renameTo = document.getElementById("rename-to");
+    var NUDGE = 0.1;
+    var dirty = false;
+    var cues = data.segments.map(function (s) {
+      return { start: s.start, end: s.end, text: s.text, speaker: s.speaker || "", words: s.words || [], original: s.text };
+    });
+
+    var stamp = function (t) {
+      var m = Math.floor(t / 60), rest = t - m * 60;
+      return m + ":" + (rest < 10 ? "0" : "") + rest.toFixed(2);
+    };
+    var unstamp = function (text) {
+      var parts = text.trim().split(":"), total = 0;
+      if (!parts.length || parts.length > 3) { return NaN; }
+      for (var i = 0; i < parts.length; i++) {
+        if (!/^\d+(\.\d+)?$/.test(parts[i])) { return NaN; }
+        total = total * 60 + parseFloat(parts[i]);
+      }
+      return total;
+    };
+    var round = function (t) { return Math.round(Math.max(0, Math.min(duration, t)) * 100) / 100; };
+
+    var changed = function (message) {
+      dirty = true;
+      saveButton.disabled = false;
+      saveState.textContent = message || "Unsaved changes";
+      saveState.className = "meta";
+    };
+
+    var labels = function () {
+      var seen = {};
+      cues.forEach(function (c) { if (c.speaker) { seen[c.speaker] = true; } });
+      var names = Object.keys(seen).sort();
+      renameFrom.replaceChildren.apply(renameFrom, names.length ? names.map(function (n) { return el("option", { value: n, text: n }); })
+        : [el("option", { value: "", text: "No speaker labels yet" })]);
+    };
+
+    var timeField = function (cue, which, label) {
+      var input = el("input", { type: "text", inputmode: "decimal", value: stamp(cue[which]), "aria-label": label });
+      input.addEventListener("change", function () {
+        var t = unstamp(input.value);
+        if (isNaN(t)) { input.value = stamp(cue[which]); return; }
+        cue[which] = round(t);
+        input.value = stamp(cue[which]);
+        changed();
+      });
+      var nudge = function (by, text, name) {
+        var b = el("button", { type: "button", "class": "secondary", text: text, "aria-label": name });
+        b.addEventListener("click", function () { cue[which] = round(cue[which] + by); input.value = stamp(cue[which]); changed(); });
+        return b;
+      };
+      var here = el("button", { type: "button", "class": "secondary", text: "⏱", title: "Set to the player's time", "aria-label": "Set " + label + " to the player's time" });
+      here.addEventListener("click", function () {
+        if (!player) { return; }
+        cue[which] = round(player.currentTime);
+        input.value = stamp(cue[which]);
+        changed();
+      });
+      return [nudge(-NUDGE, "−", label + " earlier"), input, nudge(NUDGE, "+", label + " later"), here];
+    };
+
+    var splitAt = function (index, textarea) {
+      var cue = cues[index];
+      var at = textarea.selectionStart;
+      var before = cue.text.slice(0, at).trim(), after = cue.text.slice(at).trim();
+      if (!before || !after) { saveState.textContent = "Put the cursor where the cue should be split."; return; }
+      // The new boundary is the start of the first word after the cursor, when its time is known.
+      var count = before.split(/\s+/).length;
+      var boundary = cue.words.length === cue.text.trim().split(/\s+/).length && cue.words[count]
+        ? cue.words[count].start : cue.start + (cue.end - cue.start) * at / cue.text.length;
+      boundary = round(Math.min(Math.max(boundary, cue.start + 0.01), cue.end - 0.01));
+      var second = { start: boundary, end: cue.end, text: after, speaker: cue.speaker, words: cue.words.slice(count), original: "" };
+      cue.end = boundary; cue.text = before; cue.words = cue.words.slice(0, count);
+      cues.splice(index + 1, 0, second);
+      render(index + 1);
+      changed();
+    };
+
+    var merge = function (index) {
+      var a = cues[index], b = cues[index + 1];
+      if (!b) { return; }
+      a.text = (a.text.trim() + " " + b.text.trim()).trim();
+      a.end = Math.max(a.end, b.end);
+      a.words = a.words.concat(b.words);
+      cues.splice(index + 1, 1);
+      render(index);
+      changed();
+    };
+
+    var render = function (focusIndex) {
+      var rows = cues.map(function (cue, index) {
+        var text = el("textarea", { rows: "2", "aria-label": "Text of cue " + (index + 1) });
+        text.value = cue.text;
+        text.addEventListener("input", function () { cue.text = text.value; li.classList.toggle("changed", cue.text !== cue.original); changed(); });
+        var speaker = el("input", { type: "text", "class": "speaker", list: "speaker-names", placeholder: "Speaker", value: cue.speaker, "aria-label": "Speaker of cue " + (index + 1) });
+        speaker.addEventListener("change", function () { cue.speaker = speaker.value.trim(); labels(); changed(); });
+        var play = el("button", { type: "button", "class": "secondary", text: "▶", title: "Play this cue", "aria-label": "Play cue " + (index + 1) });
+        play.addEventListener("click", function () { if (player) { player.currentTime = cue.start; player.play().catch(function () {}); } });
+        var split = el("button", { type: "button", "class": "secondary", text: "Split at cursor" });
+        split.addEventListener("click", function () { splitAt(index, text); });
+        var join = el("button", { type: "button", "class": "secondary", text: "Merge with next" });
+        join.disabled = index === cues.length - 1;
+        join.addEventListener("click", function () { merge(index); });
+        var remove = el("button", { type: "button", "class": "secondary", text: "Delete" });
+        remove.addEventListener("click", function () { cues.splice(index, 1); render(Math.min(index, cues.length - 1)); changed(); });
+        var times = el("div", { "class": "cue-times" }, [play].concat(timeField(cue, "start", "Start of cue " + (index + 1)),
+          [el("span", { text: "to" })], timeField(cue, "end", "End of cue " + (index + 1)), [speaker]));
+        var li = el("li", { "class": "cue-edit" + (cue.text !== cue.original ? " changed" : ""), "data-index": String(index) },
+          [times, text, el("div", { "class": "cue-tools" }, [split, join, remove])]);
+        return li;
+      });
+      listEl.replaceChildren.apply(listEl, rows);
+      labels();
+      if (focusIndex !== undefined && rows[focusIndex]) { rows[focusIndex].querySelector("textarea").focus(); }
+    };
+
+    var save = function () {
+      if (!dirty) { return; }
+      saveButton.disabled = true;
+      saveState.textContent = "Saving…";
+      var body = { version: version, segments: cues.map(function (c) { return { start: c.start, end: c.end, text: c.text, speaker: c.speaker }; }) };
+      fetch(editor.getAttribute("data-save"), {
+        method: "PUT", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF, Accept: "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (r) {
+        return r.json().then(function (json) { return { ok: r.ok, json: json }; });
+      }).then(function (result) {
+        if (!result.ok) { throw new Error(result.json.message || "The transcript was not saved."); }
+        version = result.json.version;
+        cues = result.json.segments.map(function (s) { return { start: s.start, end: s.end, text: s.text, speaker: s.speaker || "", words: s.words || [], original: s.text }; });
+        dirty = false;
+        render();
+        saveState.textContent = "Saved. Captions, downloads and search are updated.";
+        saveState.className = "meta good";
+      }).catch(function (e) {
+        saveButton.disabled = false;
+        saveState.textContent = e.message;
+        saveState.className = "meta bad";
+      });
+    };
+
+    saveButton.addEventListener("click", save);
+    document.addEventListener("keydown", function (e) {
+      if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); save(); }
+    });
+    window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
+    document.getElementById("rename").addEventListener("click", function () {
+      var from = renameFrom.value, to = renameTo.value.trim();
+      if (!from || !to || from === to) { return; }
+      var n = 0;
+      cues.forEach(function (c) { if (c.speaker === from) { c.speaker = to; n++; } });
+      renameTo.value = "";
+      render();
+      changed(n + " cue(s) now say " + to + ". Unsaved changes");
+    });
+    if (player) {
+      player.addEventListener("timeupdate", function () {
+        var t = player.currentTime;
+        nowEl.textContent = stamp(t);
+        var rows = listEl.children;
+        for (var i = 0; i < cues.length; i++) {
+          rows[i].classList.toggle("current", t >= cues[i].start && t < cues[i].end);
+        }
+      });
+    }
+    render();
   }
 })();

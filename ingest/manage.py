@@ -1,0 +1,232 @@
+"""What staff do to a recording after it is in: edit its details, correct its transcript
+(with one step of undo), import captions, re-transcribe, replace the media, delete it.
+
+Each operation keeps the catalog, the caption files and the search index in step: the
+catalog changes first, then the files and the index are made again from it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import webvtt
+
+from ingest.edits import Cue, align_words, check_cues
+from ingest.pipeline import Pipeline, file_hash
+from ingest.probe import probe
+from library.errors import BadParameter, Conflict
+from library.models import Recording, RecordingMeta, Segment, Status
+from library.timecode import parse_time
+
+_TAG = re.compile(r"<[^>]+>")
+# Model names faster-whisper can fetch by name where a network exists.
+KNOWN_MODELS = (
+    "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium",
+    "large-v1", "large-v2", "large-v3", "large", "distil-large-v2", "distil-medium.en",
+    "distil-small.en", "distil-large-v3", "large-v3-turbo", "turbo",
+)  # fmt: skip
+
+
+def _ready(pipeline: Pipeline, recording_id: str) -> Recording:
+    """A recording whose transcript may be changed: not waiting for or in processing."""
+    recording = pipeline.catalog.get(recording_id)
+    if recording.status.is_pending:
+        raise Conflict(
+            f"{recording.title!r} is {recording.status.value}: wait until it is processed "
+            "or cancel its job"
+        )
+    return recording
+
+
+def publish(pipeline: Pipeline, recording_id: str) -> Recording:
+    """Make the caption files and the index entries again from the catalog."""
+    recording = pipeline.catalog.get(recording_id)
+    segments = pipeline.catalog.segments(recording_id)
+    pipeline.write_captions(recording, segments)
+    if recording.status.is_finished:
+        pipeline.index.index_recording(recording, segments)
+    return recording
+
+
+def update_metadata(pipeline: Pipeline, recording_id: str, meta: RecordingMeta) -> Recording:
+    """New title, event, speakers, tags, date, description or visibility; the index (which
+    filters on them) and the captions (whose header names the title) follow."""
+    recording = pipeline.catalog.update(
+        recording_id,
+        title=meta.title,
+        event=meta.event,
+        speakers=meta.speakers,
+        tags=meta.tags,
+        recorded_on=meta.recorded_on,
+        visibility=meta.visibility,
+        description=meta.description,
+        language=meta.language,
+    )
+    if recording.status.is_finished:
+        publish(pipeline, recording_id)
+    return recording
+
+
+def save_transcript(
+    pipeline: Pipeline, recording_id: str, cues: Sequence[Cue], version: int | None
+) -> Recording:
+    """Replace the transcript with staff's corrected cues; the one replaced can be undone.
+
+    ``version`` is the transcript version the editor started from: when someone saved in
+    between, :class:`Conflict` is raised rather than losing their work. Raises
+    :class:`BadParameter` for cues that cannot be saved.
+    """
+    recording = _ready(pipeline, recording_id)
+    if version is not None and version != recording.transcript_version:
+        raise Conflict(
+            "the transcript was changed by someone else since you opened it; reload to see it"
+        )
+    checked = check_cues(cues, recording.duration)
+    segments = align_words(pipeline.catalog.segments(recording_id), checked)
+    return _store(pipeline, recording, segments)
+
+
+def _store(pipeline: Pipeline, recording: Recording, segments: list[Segment]) -> Recording:
+    pipeline.catalog.replace_segments(recording.id, segments, keep_previous=True)
+    status = Status.READY if segments else Status.NO_SPEECH
+    pipeline.catalog.update(recording.id, status=status, error="")
+    if not segments:
+        pipeline.index.remove_recording(recording.id)
+    return publish(pipeline, recording.id)
+
+
+def undo_transcript(pipeline: Pipeline, recording_id: str) -> Recording:
+    """Go back to the transcript before the last save (a second undo redoes it).
+
+    Raises :class:`Conflict` when there is nothing to undo.
+    """
+    recording = _ready(pipeline, recording_id)
+    previous = pipeline.catalog.previous_segments(recording_id)
+    if previous is None:
+        raise Conflict(f"{recording.title!r} has no earlier transcript to go back to")
+    return _store(pipeline, recording, previous)
+
+
+def parse_captions(text: str, name: str) -> list[Cue]:
+    """Cues from a WebVTT or SRT file (by its content, not its name). Voice tags become
+    speaker labels; other markup is dropped. Raises :class:`BadParameter`."""
+    fmt = "vtt" if text.lstrip("\ufeff").startswith("WEBVTT") else "srt"
+    try:
+        captions = webvtt.from_buffer(io.StringIO(text.lstrip("\ufeff")), format=fmt)
+        cues = [
+            Cue(
+                parse_time(c.start),
+                parse_time(c.end),
+                " ".join(_TAG.sub("", c.text).split()),
+                getattr(c, "voice", None) or "",
+            )
+            for c in captions.captions
+        ]
+    except (webvtt.errors.MalformedFileError, webvtt.errors.MalformedCaptionError, ValueError) as e:
+        raise BadParameter("file", name, "not a WebVTT or SRT caption file") from e
+    cues = [c for c in cues if c.text]
+    if not cues:
+        raise BadParameter("file", name, "holds no captions")
+    return cues
+
+
+def import_captions(pipeline: Pipeline, recording_id: str, text: str, name: str) -> Recording:
+    """Use staff's own captions as the transcript instead of transcribing (or after).
+
+    A recording still in the queue skips transcription: its job goes on with the rest.
+    """
+    cues = parse_captions(text, name)
+    recording = pipeline.catalog.get(recording_id)
+    if recording.status.is_pending:
+        if recording.worker:
+            raise Conflict(f"{recording.title!r} is being processed: cancel its job first")
+        checked = check_cues(cues, recording.duration)
+        segments = [Segment(c.start, c.end, c.text, (), c.speaker) for c in checked]
+        pipeline.catalog.replace_segments(recording_id, segments, keep_previous=True)
+        done = tuple(s for s in recording.stages_done if s not in ("captions", "index"))
+        return pipeline.catalog.update(
+            recording_id, stages_done=(*done, "transcribe") if "transcribe" not in done else done
+        )
+    recording = _ready(pipeline, recording_id)
+    checked = check_cues(cues, recording.duration)
+    return _store(
+        pipeline, recording, [Segment(c.start, c.end, c.text, (), c.speaker) for c in checked]
+    )
+
+
+def check_model(name: str) -> str:
+    """A model name faster-whisper knows, or an existing local model directory.
+
+    Raises :class:`BadParameter`.
+    """
+    name = name.strip()
+    if name in KNOWN_MODELS or (name and Path(name).expanduser().is_dir()):
+        return name
+    raise BadParameter(
+        "model", name, f"not a Whisper model name ({', '.join(KNOWN_MODELS[:8])}, …) or directory"
+    )
+
+
+def retranscribe(pipeline: Pipeline, recording_id: str, model: str) -> Recording:
+    """Queue the recording to be transcribed again, with ``model`` (the caller queues the job).
+
+    Models other than the bundled one are downloaded on first use where a network exists.
+    """
+    recording = _ready(pipeline, recording_id)
+    chosen = "" if model == pipeline.config.transcribe.model else check_model(model)
+    pipeline.catalog.update(recording.id, model=chosen)
+    return pipeline.requeue(recording.id, redo_from="transcribe")
+
+
+def replace_media(pipeline: Pipeline, recording_id: str, path: Path, name: str) -> Recording:
+    """New media for a recording (a better cut, the full-length file): its details stay; it
+    is made playable, transcribed and indexed again (the caller queues the job).
+
+    Raises :class:`MediaError` for unusable media or :class:`Conflict` when the content is
+    another recording's.
+    """
+    recording = _ready(pipeline, recording_id)
+    info = probe(path, min_duration=pipeline.config.ingest.min_duration)
+    source_hash = file_hash(path)
+    same = pipeline.catalog.find_by_hash(source_hash)
+    if same is not None and same.id != recording_id:
+        raise Conflict(f"{name}: this file is already in the library as {same.title!r}")
+    pipeline.index.remove_recording(recording_id)
+    folder = pipeline.storage.folder(recording_id)
+    for old in (recording.source_file, recording.playable_file, recording.poster_file):
+        if old:
+            (folder / old).unlink(missing_ok=True)
+    shutil.rmtree(folder / "cache", ignore_errors=True)
+    stored = "source" + Path(name).suffix.lower()
+    try:
+        os.replace(path, folder / stored)
+    except OSError:
+        shutil.move(path, folder / stored)
+    pipeline.catalog.update(
+        recording_id,
+        source_name=name,
+        source_hash=source_hash,
+        media_info=info,
+        duration=info.duration,
+        source_file=stored,
+        playable_file="",
+        poster_file="",
+    )
+    pipeline.catalog.replace_segments(recording_id, [])
+    return pipeline.requeue(recording_id, redo_from="playable")
+
+
+def delete_recording(pipeline: Pipeline, recording_id: str) -> None:
+    """Remove the recording everywhere: index entries, catalog rows, media and caption files.
+
+    A running job notices at its next report and stops. Raises :class:`RecordingNotFound`.
+    """
+    pipeline.catalog.get(recording_id)
+    pipeline.index.remove_recording(recording_id)
+    pipeline.catalog.delete(recording_id)
+    pipeline.storage.remove(recording_id)

@@ -1,0 +1,230 @@
+"""Staff management of one recording: details, transcript editing and import, re-transcribe,
+delete. Pages post forms (with the CSRF token); the same operations are in the JSON API for
+scripts (with an API token) and for the transcript editor's script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+
+from ingest import manage
+from ingest.captions import transcript_document
+from ingest.edits import Cue
+from library.errors import BadParameter
+from library.models import Recording, RecordingMeta, Visibility
+from web.app import services
+from web.auth import staff_required
+from web.metadata import parse_date, parse_visibility, split_list
+from web.shapes import detail_json
+
+bp = Blueprint("manage", __name__)
+
+MAX_CAPTION_BYTES = 5_000_000  # a 3-hour session's SRT is well under 1 MB
+_FIELDS = ("title", "event", "speakers", "tags", "recorded_on", "visibility", "description")
+
+
+def meta_from_fields(fields: dict[str, Any], current: RecordingMeta) -> RecordingMeta:
+    """Details from a form or JSON object; missing fields keep their current value, empty
+    ones clear it (except the title, which is required). Lists may be JSON lists or text
+    separated by commas or semicolons. Raises BadParameter or MetadataError."""
+
+    def listed(name: str, old: tuple[str, ...]) -> tuple[str, ...]:
+        value = fields.get(name)
+        if value is None:
+            return old
+        if isinstance(value, list):
+            return tuple(str(v).strip() for v in value if str(v).strip())
+        return split_list(str(value).replace(",", ";"))
+
+    def text(name: str, old: str) -> str:
+        value = fields.get(name)
+        return old if value is None else " ".join(str(value).split())
+
+    title = text("title", current.title)
+    if not title:
+        raise BadParameter("title", "", "a recording needs a title")
+    recorded_on = current.recorded_on
+    if fields.get("recorded_on") is not None:
+        recorded_on = parse_date(str(fields["recorded_on"]), "recorded_on")
+    visibility = current.visibility
+    if fields.get("visibility"):
+        visibility = parse_visibility(str(fields["visibility"]), "visibility")
+    description = current.description
+    if fields.get("description") is not None:
+        description = str(fields["description"]).strip()
+    return RecordingMeta(
+        title=title,
+        event=text("event", current.event),
+        speakers=listed("speakers", current.speakers),
+        tags=listed("tags", current.tags),
+        recorded_on=recorded_on,
+        visibility=visibility,
+        language=current.language,
+        description=description,
+    )
+
+
+def _cues(body: Any) -> tuple[list[Cue], int | None]:
+    """The editor's JSON: {"version": n, "segments": [{"start", "end", "text", "speaker"}]}."""
+    if not isinstance(body, dict) or not isinstance(body.get("segments"), list):
+        raise BadParameter("body", "", 'send JSON {"version": n, "segments": [...]}')
+    cues = []
+    for number, item in enumerate(body["segments"], start=1):
+        try:
+            cues.append(
+                Cue(
+                    float(item["start"]),
+                    float(item["end"]),
+                    str(item["text"]),
+                    str(item.get("speaker") or ""),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise BadParameter(f"cue {number}", str(item)[:60], "needs start, end and text") from e
+    version = body.get("version")
+    return cues, int(version) if isinstance(version, int) else None
+
+
+def _transcript_json(recording: Recording) -> dict[str, Any]:
+    segments = services().catalog.segments(recording.id)
+    return transcript_document(segments, recording) | {
+        "version": recording.transcript_version,
+        "can_undo": recording.can_undo,
+    }
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+
+@bp.get("/r/<recording_id>/manage")
+@staff_required
+def manage_page(recording_id: str) -> str:
+    recording = services().catalog.get(recording_id)
+    return render_template(
+        "manage.html",
+        recording=recording,
+        visibilities=list(Visibility),
+        models=manage.KNOWN_MODELS,
+        default_model=services().config.transcribe.model,
+    )
+
+
+@bp.post("/r/<recording_id>/manage")
+@staff_required
+def save_details(recording_id: str) -> Any:
+    recording = services().catalog.get(recording_id)
+    fields = {name: request.form.get(name) for name in _FIELDS if name in request.form}
+    meta = meta_from_fields(fields, recording.meta)
+    manage.update_metadata(services().pipeline, recording_id, meta)
+    flash("Details saved.")
+    return redirect(url_for("manage.manage_page", recording_id=recording_id))
+
+
+@bp.post("/r/<recording_id>/retranscribe")
+@staff_required
+def retranscribe(recording_id: str) -> Any:
+    model = request.form.get("model", "") or services().config.transcribe.model
+    recording = manage.retranscribe(services().pipeline, recording_id, model)
+    services().jobs.enqueue(recording_id)
+    flash(f"{recording.title}: queued to be transcribed again with {model}.")
+    return redirect(url_for("staff.jobs"))
+
+
+@bp.post("/r/<recording_id>/delete")
+@staff_required
+def delete(recording_id: str) -> Any:
+    recording = services().catalog.get(recording_id)
+    manage.delete_recording(services().pipeline, recording_id)
+    flash(f"Deleted {recording.title!r}: its media, transcript and search entries are gone.")
+    return redirect(url_for("pages.library"))
+
+
+@bp.post("/r/<recording_id>/captions")
+@staff_required
+def import_captions(recording_id: str) -> Any:
+    upload = request.files.get("captions")
+    if upload is None or not upload.filename:
+        raise BadParameter("captions", "", "choose a .vtt or .srt file")
+    data = upload.stream.read(MAX_CAPTION_BYTES + 1)
+    if len(data) > MAX_CAPTION_BYTES:
+        raise BadParameter("captions", upload.filename, "larger than 5 MB: not a caption file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadParameter("captions", upload.filename, "not UTF-8 text") from e
+    recording = manage.import_captions(services().pipeline, recording_id, text, upload.filename)
+    flash(f"Captions from {upload.filename} are now the transcript of {recording.title!r}.")
+    return redirect(url_for("manage.manage_page", recording_id=recording_id))
+
+
+@bp.get("/r/<recording_id>/edit")
+@staff_required
+def editor(recording_id: str) -> str:
+    recording = services().catalog.get(recording_id)
+    return render_template(
+        "editor.html", recording=recording, transcript=_transcript_json(recording)
+    )
+
+
+@bp.post("/r/<recording_id>/undo")
+@staff_required
+def undo(recording_id: str) -> Any:
+    manage.undo_transcript(services().pipeline, recording_id)
+    flash("The transcript is back to how it was before the last save.")
+    return redirect(url_for("manage.editor", recording_id=recording_id))
+
+
+# -- JSON API -----------------------------------------------------------------------------------
+
+
+@bp.patch("/api/recordings/<recording_id>")
+@staff_required
+def api_update(recording_id: str) -> Response:
+    recording = services().catalog.get(recording_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadParameter("body", "", "send a JSON object of the fields to change")
+    unknown = set(body) - set(_FIELDS)
+    if unknown:
+        raise BadParameter("body", ", ".join(sorted(unknown)), "unknown fields")
+    meta = meta_from_fields(body, recording.meta)
+    updated = manage.update_metadata(services().pipeline, recording_id, meta)
+    return jsonify(detail_json(updated, len(services().catalog.segments(recording_id))))
+
+
+@bp.delete("/api/recordings/<recording_id>")
+@staff_required
+def api_delete(recording_id: str) -> Response:
+    manage.delete_recording(services().pipeline, recording_id)
+    return Response(status=204)
+
+
+@bp.get("/api/recordings/<recording_id>/transcript")
+@staff_required
+def api_transcript(recording_id: str) -> Response:
+    return jsonify(_transcript_json(services().catalog.get(recording_id)))
+
+
+@bp.put("/api/recordings/<recording_id>/transcript")
+@staff_required
+def api_save_transcript(recording_id: str) -> Response:
+    cues, version = _cues(request.get_json(silent=True))
+    recording = manage.save_transcript(services().pipeline, recording_id, cues, version)
+    return jsonify(_transcript_json(recording))
+
+
+@bp.post("/api/recordings/<recording_id>/transcript/undo")
+@staff_required
+def api_undo(recording_id: str) -> Response:
+    return jsonify(_transcript_json(manage.undo_transcript(services().pipeline, recording_id)))
+
+
+@bp.post("/api/recordings/<recording_id>/retranscribe")
+@staff_required
+def api_retranscribe(recording_id: str) -> Response:
+    body = request.get_json(silent=True) or {}
+    model = str(body.get("model") or services().config.transcribe.model)
+    recording = manage.retranscribe(services().pipeline, recording_id, model)
+    services().jobs.enqueue(recording_id)
+    return jsonify(detail_json(recording, 0))
