@@ -349,7 +349,7 @@
         b.addEventListener("click", function () { cue[which] = round(cue[which] + by); input.value = stamp(cue[which]); changed(); });
         return b;
       };
-      var here = el("button", { type: "button", "class": "secondary", text: "⏱", title: "Set to the player's time", "aria-label": "Set " + label + " to the player's time" });
+      var here = el("button", { type: "button", "class": "secondary", text: "Now", title: "Set to the player's time", "aria-label": "Set " + label + " to the player's time" });
       here.addEventListener("click", function () {
         if (!player) { return; }
         cue[which] = round(player.currentTime);

@@ -1,0 +1,112 @@
+"""Staff work in real headless Chromium against `recall serve` (site and worker, one command):
+sign in, upload through the page, watch the Jobs page reach "ready", find the recording,
+correct a sentence in the transcript editor and find the new wording."""
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GATHERINGS, PASSWORD, RECALL, write_config
+from tests.test_browser import ARGS, CHROMIUM, shot
+
+pytestmark = pytest.mark.slow
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("staff-site")
+    config = write_config(folder)
+    subprocess.run(
+        [*RECALL, "--config", str(config), "user", "add", "ana@example.org", "--role", "staff",
+         "--password-stdin"],
+        input=PASSWORD + "\n", check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    port = _free_port()
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*RECALL, "--config", str(config), "serve", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=60)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def test_sign_in_upload_process_search_edit_search(site: str, page: Page, tmp_path: Path) -> None:
+    page.goto(f"{site}/jobs")
+    expect(page).to_have_url(f"{site}/login?next=/jobs")
+    page.fill("#email", "ana@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page).to_have_url(f"{site}/jobs")
+
+    page.goto(f"{site}/upload")
+    page.set_input_files("#files", str(GATHERINGS))
+    page.fill(".upload-file .title-input", "Online gatherings people enjoy")
+    page.fill("#event", "HLS Week 2022")
+    page.fill("#speakers", "Priya Natarajan")
+    page.click("#start-upload")
+    expect(page.locator(".upload-file .state")).to_contain_text("Uploaded; processing", timeout=60_000)
+    shot(page, "staff-upload")
+
+    page.click("text=see Jobs")
+    row = page.locator("#jobs tbody tr").first
+    expect(row).to_contain_text("Online gatherings people enjoy")
+    expect(row.locator(".status")).to_have_text("ready", timeout=180_000)
+    expect(row.locator(".pct")).to_have_text("100%")
+    shot(page, "staff-jobs")
+
+    page.goto(f"{site}/search?q=online+gatherings")
+    expect(page.locator(".result h2").first).to_contain_text("Online gatherings people enjoy")
+
+    page.click(".result h2 a")
+    page.click("text=Edit transcript")
+    first = page.locator(".cue-edit textarea").first
+    expect(first).not_to_be_empty()
+    first.fill("Recall makes every spoken word findable, even the zanzibar ones.")
+    page.locator(".cue-edit .speaker").first.fill("Priya")
+    page.click("#save")
+    expect(page.locator("#save-state")).to_contain_text("Saved", timeout=30_000)
+    shot(page, "staff-editor")
+
+    page.goto(f"{site}/search?q=zanzibar")
+    hit = page.locator(".hit").first
+    expect(hit).to_contain_text("findable")
+    expect(hit.locator("mark")).to_have_text("zanzibar")
