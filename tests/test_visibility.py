@@ -111,15 +111,35 @@ def test_permission_matrix(app: Flask, mixed_config: Config) -> None:
             body = response.get_data(as_text=True).lower()
             assert ("secret address" in body) == (role != "anonymous"), (role, url)
             assert ("unlisted tone" in body) == (role != "anonymous" and "search" not in url)
-        for url in STAFF_PAGES:
+        staff_pages = STAFF_PAGES + [
+            f"/r/{recordings[v][0]}/{page}" for v in VISIBILITIES for page in ("manage", "edit")
+        ]
+        staff_api = STAFF_API + [
+            f"/api/recordings/{recordings[v][0]}/transcript" for v in VISIBILITIES
+        ]
+        for url in staff_pages:
             response = client.get(url)
             if role == "anonymous":
                 assert response.status_code == 302, url
                 assert response.headers["Location"].startswith("/login?next="), url
             else:
                 assert response.status_code == 200, (role, url)
-        for url in STAFF_API:
+        for url in staff_api:
             assert client.get(url).status_code == (401 if role == "anonymous" else 200), url
+        # Writes: visitors are refused before anything happens.
+        if role == "anonymous":
+            rid = recordings["private"][0]
+            for method, url in (("patch", f"/api/recordings/{rid}"),
+                                ("delete", f"/api/recordings/{rid}"),
+                                ("put", f"/api/recordings/{rid}/transcript"),
+                                ("post", f"/api/recordings/{rid}/retranscribe"),
+                                ("post", "/api/uploads"), ("post", f"/api/jobs/{rid}/cancel")):
+                response = getattr(client, method)(url, json={})
+                assert response.status_code == 401, url
+                assert "fellow americans" not in response.get_data(as_text=True).lower()
+            for url in (f"/r/{rid}/manage", f"/r/{rid}/delete", f"/r/{rid}/captions"):
+                assert client.post(url).status_code in (400, 302), url  # CSRF, or sign in
+            assert len(by_visibility(mixed_config)) == 3
 
 
 def test_staff_pages_are_never_cached_by_shared_caches(app: Flask, mixed_config: Config) -> None:
