@@ -83,7 +83,9 @@ def test_sign_in_upload_process_search_edit_search(site: str, page: Page, tmp_pa
     page.fill("#event", "HLS Week 2022")
     page.fill("#speakers", "Priya Natarajan")
     page.click("#start-upload")
-    expect(page.locator(".upload-file .state")).to_contain_text("Uploaded; processing", timeout=60_000)
+    expect(page.locator(".upload-file .state")).to_contain_text(
+        "Uploaded; processing", timeout=60_000
+    )
     shot(page, "staff-upload")
 
     page.click("text=see Jobs")

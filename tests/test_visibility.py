@@ -129,11 +129,14 @@ def test_permission_matrix(app: Flask, mixed_config: Config) -> None:
         # Writes: visitors are refused before anything happens.
         if role == "anonymous":
             rid = recordings["private"][0]
-            for method, url in (("patch", f"/api/recordings/{rid}"),
-                                ("delete", f"/api/recordings/{rid}"),
-                                ("put", f"/api/recordings/{rid}/transcript"),
-                                ("post", f"/api/recordings/{rid}/retranscribe"),
-                                ("post", "/api/uploads"), ("post", f"/api/jobs/{rid}/cancel")):
+            for method, url in (
+                ("patch", f"/api/recordings/{rid}"),
+                ("delete", f"/api/recordings/{rid}"),
+                ("put", f"/api/recordings/{rid}/transcript"),
+                ("post", f"/api/recordings/{rid}/retranscribe"),
+                ("post", "/api/uploads"),
+                ("post", f"/api/jobs/{rid}/cancel"),
+            ):
                 response = getattr(client, method)(url, json={})
                 assert response.status_code == 401, url
                 assert "fellow americans" not in response.get_data(as_text=True).lower()
