@@ -136,6 +136,13 @@ class Users:
             self._row_by_email(session, email).token_hash = _token_hash(token)
         return token
 
+    def set_role(self, email: str, role: Role) -> User:
+        """Raises :class:`UserNotFound`."""
+        with self._session.begin() as session:
+            row = self._row_by_email(session, email)
+            row.role = role.value
+            return _to_user(row)
+
     def remove(self, email: str) -> None:
         """Raises :class:`UserNotFound`."""
         with self._session.begin() as session:

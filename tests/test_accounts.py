@@ -176,3 +176,35 @@ def test_a_new_api_token_on_the_account_page(client: FlaskClient) -> None:
     assert token
     services = client.application.extensions["recall"]
     assert services.users.by_token(token.group(1)).email == "ana@example.org"
+
+
+def test_administrators_manage_accounts_on_the_site(app: Flask, config: Config) -> None:
+    add_account(config, "root@example.org", "admin")
+    admin = app.test_client()
+    sign_in(admin, "root@example.org")
+    staff = app.test_client()
+    sign_in(staff, "ana@example.org")
+    assert staff.get("/users").status_code == 403
+    page = admin.get("/users").get_data(as_text=True)
+    assert "ana@example.org" in page and "root@example.org" in page
+    token = csrf_token(admin, "/users")
+    added = admin.post(
+        "/users",
+        data={"csrf_token": token, "email": "new@example.org", "password": PASSWORD,
+              "role": "staff"},
+    )  # fmt: skip
+    assert added.status_code == 302
+    short = admin.post(
+        "/users",
+        data={"csrf_token": token, "email": "x@example.org", "password": "short", "role": "staff"},
+    )
+    assert short.status_code == 400 and "at least 10" in short.get_data(as_text=True)
+    users = app.extensions["recall"].users
+    ana = next(u for u in users.all() if u.email == "ana@example.org")
+    root = next(u for u in users.all() if u.email == "root@example.org")
+    assert admin.post(f"/users/{root.id}/remove", data={"csrf_token": token}).status_code == 409
+    promoted = admin.post(f"/users/{ana.id}/role", data={"csrf_token": token, "role": "admin"})
+    assert promoted.status_code == 302 and users.get(ana.id).is_admin
+    assert staff.get("/users").status_code == 200  # the new role applies at once
+    assert admin.post(f"/users/{ana.id}/remove", data={"csrf_token": token}).status_code == 302
+    assert staff.get("/jobs").status_code == 302  # the removed account is signed out

@@ -3,9 +3,11 @@
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -144,10 +146,48 @@ def test_a_killed_worker_s_job_resumes_and_ends_consistent(tmp_path: Path) -> No
         services.close()
 
 
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A private redis-server on a free port, for as long as the test runs."""
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs redis-server: apt-get install redis-server")
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait(lambda: _listening(port), proc)  # type: ignore[arg-type]
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
 @pytest.mark.slow
-def test_two_workers_never_process_the_same_job(tmp_path: Path) -> None:
+@pytest.mark.parametrize("queue", ["sqlite", "redis"])
+def test_two_workers_never_process_the_same_job(
+    tmp_path: Path, queue: str, request: pytest.FixtureRequest
+) -> None:
     config_file = write_config(tmp_path)
-    config = parse_config({"library": {"data_dir": "var"}}, tmp_path)
+    raw: dict[str, dict[str, object]] = {"library": {"data_dir": "var"}}
+    if queue == "redis":
+        url = request.getfixturevalue("redis_url")
+        raw["jobs"] = {"queue_url": url}
+        config_file.write_text(config_file.read_text() + f'\n[jobs]\nqueue_url = "{url}"\n')
+    config = parse_config(raw, tmp_path)
     services = open_services(config)
     try:
         ids = [_added(services, path, tmp_path, path.stem) for path in (GATHERINGS, JFK)]
@@ -164,3 +204,24 @@ def test_two_workers_never_process_the_same_job(tmp_path: Path) -> None:
     for name in (GATHERINGS.name, JFK.name):
         transcribed_by = [err for _, err in outputs if f"{name}: transcribe" in err]
         assert len(transcribed_by) == 1, name
+
+
+@pytest.mark.slow
+def test_a_failing_job_does_not_block_the_others_and_can_be_retried(
+    services: Services, tmp_path: Path
+) -> None:
+    broken = _added(services, GATHERINGS, tmp_path, "Broken")
+    fine = _added(services, JFK, tmp_path, "Fine")
+    source = services.storage.file(broken, services.catalog.get(broken).source_file)
+    kept = tmp_path / "kept.webm"
+    source.rename(kept)  # the stored original vanished: its first stage cannot read it
+    services.jobs.drain()
+    failed = services.catalog.get(broken)
+    assert failed.status == Status.FAILED and failed.stage == "playable"
+    assert "source.webm" in failed.error and "Traceback" not in failed.error
+    assert services.catalog.get(fine).status == Status.READY
+    kept.rename(source)
+    services.pipeline.requeue(broken)
+    services.jobs.enqueue(broken)
+    services.jobs.drain()
+    assert services.catalog.get(broken).status == Status.READY

@@ -15,7 +15,7 @@ from library.errors import BadParameter
 from library.models import Recording, RecordingMeta, Visibility
 from web.app import services
 from web.auth import staff_required
-from web.metadata import parse_date, parse_visibility, split_list
+from web.metadata import MEDIA_EXTENSIONS, parse_date, parse_visibility, split_list
 from web.shapes import detail_json
 
 bp = Blueprint("manage", __name__)
@@ -107,6 +107,8 @@ def manage_page(recording_id: str) -> str:
         visibilities=list(Visibility),
         models=manage.KNOWN_MODELS,
         default_model=services().config.transcribe.model,
+        extensions=sorted(MEDIA_EXTENSIONS),
+        max_mb=services().config.web.max_upload_mb,
     )
 
 

@@ -1,16 +1,17 @@
-"""Staff pages: the Jobs page and its actions. Every view here needs a signed-in account."""
+"""Staff pages: the Jobs page and its actions, and the accounts page for administrators.
+Every view here needs a signed-in account."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
-from library.errors import Conflict
-from library.models import Recording, Status
+from library.errors import BadParameter, Conflict, UserNotFound
+from library.models import Recording, Role, Status
 from web.app import services
-from web.auth import staff_required
+from web.auth import admin_required, current_staff, staff_required
 from web.shapes import job_json
 
 bp = Blueprint("staff", __name__)
@@ -81,3 +82,46 @@ def job_action(recording_id: str, action: str) -> Any:
     recording = _act(recording_id, action)
     flash(f"{recording.title}: {'queued again' if action == 'retry' else 'cancelled'}.")
     return redirect(url_for("staff.jobs"))
+
+
+# -- accounts (administrators) ------------------------------------------------------------------
+
+
+@bp.get("/users")
+@admin_required
+def users() -> str:
+    return render_template("users.html", users=services().users.all(), roles=list(Role))
+
+
+@bp.post("/users")
+@admin_required
+def add_user() -> Any:
+    role = request.form.get("role", "")
+    if role not in {r.value for r in Role}:
+        raise BadParameter("role", role, "staff or admin")
+    user, _ = services().users.add(
+        request.form.get("email", ""), request.form.get("password", ""), Role(role)
+    )
+    flash(f"Added {user.email} ({user.role.value}). They can sign in now.")
+    return redirect(url_for("staff.users"))
+
+
+@bp.post("/users/<int:user_id>/<any(role, remove):action>")
+@admin_required
+def change_user(user_id: int, action: str) -> Any:
+    me = current_staff()
+    user = services().users.get(user_id)
+    if user is None or me is None:
+        raise UserNotFound(str(user_id))
+    if user.id == me.id:
+        raise Conflict("you cannot change or remove your own account here; ask another admin")
+    if action == "remove":
+        services().users.remove(user.email)
+        flash(f"Removed {user.email}: their sessions and API token no longer work.")
+    else:
+        role = request.form.get("role", "")
+        if role not in {r.value for r in Role}:
+            raise BadParameter("role", role, "staff or admin")
+        services().users.set_role(user.email, Role(role))
+        flash(f"{user.email} is now {role}.")
+    return redirect(url_for("staff.users"))

@@ -217,6 +217,17 @@
         });
     };
 
+    var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10);
+    var extensions = (form.getAttribute("data-extensions") || "").split(" ");
+    var check = function (file) {
+      var dot = file.name.lastIndexOf(".");
+      var ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
+      if (extensions.indexOf(ext) < 0) { return file.name + " is not a recording Recall takes (video or audio files: " + extensions.join(" ") + ")."; }
+      if (file.size === 0) { return file.name + " is empty."; }
+      if (file.size > maxBytes) { return file.name + " is " + size(file.size) + ": larger than the limit of " + size(maxBytes) + "."; }
+      return "";
+    };
+
     var add = function (files) {
       if (replaces) {  // one new file for one recording
         items.slice().forEach(function (i) { if (!i.started) { i.li.remove(); items.splice(items.indexOf(i), 1); } });
@@ -251,6 +262,12 @@
         });
         items.push(item);
         list.appendChild(li);
+        var problem = check(file);
+        if (problem) {  // said at once; the server checks the same again
+          item.started = item.failed = true;
+          title.readOnly = true;
+          setState(item, problem, "bad");
+        }
       });
       update();
     };
