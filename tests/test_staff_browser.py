@@ -112,3 +112,41 @@ def test_sign_in_upload_process_search_edit_search(site: str, page: Page, tmp_pa
     hit = page.locator(".hit").first
     expect(hit).to_contain_text("findable")
     expect(hit.locator("mark")).to_have_text("zanzibar")
+
+    merge_split_nudge_undo(site, page)
+
+
+def merge_split_nudge_undo(site: str, page: Page) -> None:
+    """The editor's structural tools, on the recording just uploaded."""
+    rid = page.evaluate("fetch('/api/recordings').then(r => r.json()).then(j => j[0].id)")
+    page.goto(f"{site}/r/{rid}/edit")
+    cues = page.locator(".cue-edit")
+    count = cues.count()
+    second = cues.nth(1).locator("textarea").input_value()
+    third = cues.nth(2).locator("textarea").input_value()
+
+    cues.nth(1).locator("button:has-text('Merge with next')").click()
+    expect(cues).to_have_count(count - 1)
+    expect(cues.nth(1).locator("textarea")).to_have_value(f"{second} {third}")
+    # Split it again where the third sentence began.
+    area = cues.nth(1).locator("textarea")
+    area.evaluate(
+        f"(a) => {{ a.focus(); a.setSelectionRange({len(second) + 1}, {len(second) + 1}); }}"
+    )
+    cues.nth(1).locator("button:has-text('Split at cursor')").click()
+    expect(cues).to_have_count(count)
+    expect(cues.nth(2).locator("textarea")).to_have_value(third)
+    start = cues.nth(2).locator(".cue-times input").first
+    before = start.input_value()
+    cues.nth(2).locator("button[aria-label='Start of cue 3 later']").click()
+    assert start.input_value() != before
+    page.keyboard.press("Control+s")
+    expect(page.locator("#save-state")).to_contain_text("Saved", timeout=30_000)
+    saved = page.evaluate(f"fetch('/api/recordings/{rid}/transcript').then(r => r.json())")
+    assert len(saved["segments"]) == count
+    assert saved["segments"][2]["text"] == third
+
+    page.reload()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Undo last save')")
+    expect(page.locator(".flash")).to_contain_text("before the last save")

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from library.config import Config, parse_config
-from library.models import Status
-from tests.conftest import GATHERINGS, add_account, csrf_token, sign_in
+from library.models import RecordingMeta, Status
+from tests.conftest import GATHERINGS, MediaFactory, add_account, csrf_token, sign_in
 from tests.test_web import BufferedClient
 from web.app import create_app
 from web.uploads import parse_metadata
@@ -165,3 +165,34 @@ def test_a_one_gigabyte_upload_survives_a_dropped_chunk_and_a_killed_server(
     figures = run(tmp_path, 1_000_000_000, 16 << 20)
     assert figures["identical"]
     assert figures["peak_mb"] < MEMORY_LIMIT_MB
+
+
+@pytest.mark.slow
+def test_new_media_replaces_a_recording_s_and_is_processed_again(
+    app: Flask, media: MediaFactory
+) -> None:
+    services = app.extensions["recall"]
+    old = services.pipeline.ingest(media("tone.wav"), RecordingMeta(title="Keynote", event="Day 1"))
+    assert old.status.is_finished
+    client, headers = staff_client(app)
+    data = GATHERINGS.read_bytes()
+    url = create(client, headers, len(data), filename="keynote-full.webm", replaces=old.id)
+    response = patch(client, headers, url, 0, data)
+    assert response.status_code == 204  # type: ignore[attr-defined]
+    assert response.headers["Recall-Recording"] == old.id  # type: ignore[attr-defined]
+    queued = services.catalog.get(old.id)
+    assert queued.status == Status.QUEUED and queued.stages_done == ("store",)
+    assert queued.title == "Keynote" and queued.source_name == "keynote-full.webm"
+    assert not services.storage.file(old.id, "source.wav").exists()
+    services.jobs.drain()
+    done = services.catalog.get(old.id)
+    assert done.status == Status.READY and done.duration > 60
+    assert done.playable_file == "playable.mp4"
+    assert services.index.search("online gatherings").hits[0].recording_id == old.id
+    # Replacing needs a recording that exists.
+    missing = client.post(
+        "/api/uploads",
+        headers={**headers, "Upload-Length": "10",
+                 "Upload-Metadata": metadata(filename="a.mp4", replaces="nosuchid")},
+    )  # fmt: skip
+    assert missing.status_code == 404

@@ -484,6 +484,8 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     err.print(Text(f"Recall is serving {config.data_dir} at http://{host}:{port}/ (Ctrl-C stops)"))
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="Recall")
+    except KeyboardInterrupt:
+        err.print(Text("Stopped."))
     finally:
         if child is not None:
             child.terminate()
