@@ -18,7 +18,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from ingest.pipeline import Pipeline
 from library.catalog import Catalog
 from library.config import Config
-from library.errors import RecordingNotFound
+from library.errors import ConfigError, RecordingNotFound
 from library.models import Recording
 
 log = logging.getLogger("recall.jobs")
@@ -30,6 +30,12 @@ _RECOVER = "recall.recover"
 def _make_huey(config: Config) -> Huey:
     # No results are kept: the catalog holds each job's outcome.
     if config.jobs.queue_url:
+        try:
+            import redis  # noqa: F401
+        except ImportError as e:
+            raise ConfigError(
+                "jobs.queue_url", "a Redis queue needs: pip install 'recall-sessions[redis]'"
+            ) from e
         return RedisHuey("recall", url=config.jobs.queue_url, results=False)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("recall", filename=str(config.data_dir / "jobs.sqlite3"), results=False)
@@ -62,7 +68,12 @@ class JobQueue:
         self.huey.periodic_task(crontab(), name=_RECOVER)(self.recover)
 
     def enqueue(self, recording_id: str) -> None:
-        self._task(recording_id)
+        """Queue the job. If the queue cannot be reached the recording still waits in the
+        catalog as "queued", and a worker's next :meth:`recover` queues it."""
+        try:
+            self._task(recording_id)
+        except Exception:  # Redis down, SQLite locked past its timeout: never lose the upload
+            log.exception("could not queue %s; a worker will pick it up later", recording_id)
 
     def _run(self, recording_id: str) -> None:
         if self.pipeline is None:

@@ -225,3 +225,14 @@ def test_a_failing_job_does_not_block_the_others_and_can_be_retried(
     services.jobs.enqueue(broken)
     services.jobs.drain()
     assert services.catalog.get(broken).status == Status.READY
+
+
+def test_an_unreachable_queue_never_loses_an_upload(tmp_path: Path, media: MediaFactory) -> None:
+    config = parse_config({"jobs": {"queue_url": "redis://127.0.0.1:1/0"}}, tmp_path)
+    services = open_services(config)
+    try:
+        recording = services.pipeline.submit(media("tone.wav"), RecordingMeta(title="t")).recording
+        services.jobs.enqueue(recording.id)  # logged, not raised
+        assert services.catalog.get(recording.id).status == Status.QUEUED  # recover() finds it
+    finally:
+        services.close()
