@@ -112,6 +112,19 @@ def undo_transcript(pipeline: Pipeline, recording_id: str) -> Recording:
     return _store(pipeline, recording, previous)
 
 
+MAX_CAPTION_BYTES = 5_000_000  # a 3-hour session's SRT is well under 1 MB
+
+
+def decode_captions(data: bytes, name: str) -> str:
+    """The text of an uploaded caption file. Raises :class:`BadParameter`."""
+    if len(data) > MAX_CAPTION_BYTES:
+        raise BadParameter("captions", name, "larger than 5 MB: not a caption file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadParameter("captions", name, "not UTF-8 text") from e
+
+
 def parse_captions(text: str, name: str) -> list[Cue]:
     """Cues from a WebVTT or SRT file (by its content, not its name). Voice tags become
     speaker labels; other markup is dropped. Raises :class:`BadParameter`."""

@@ -2,8 +2,9 @@
 
 Each upload is two files in the uploads folder: ``<id>.bin`` (the bytes received so far: its
 size is the offset) and ``<id>.json`` (the declared length, the file name, the metadata and
-who started it). A chunk is appended with a lock held, so two requests for one upload cannot
-interleave, and written as it is read, so memory does not grow with the file.
+who started it), and ``<id>.captions`` when staff sent their own captions with it. A chunk is
+appended with a lock held, so two requests for one upload cannot interleave, and written as
+it is read, so memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -147,8 +148,30 @@ class UploadStore:
                 os.fsync(out.fileno())
             return dataclasses.replace(upload, offset=upload.offset + written)
 
+    def attach_captions(self, upload_id: str, name: str, text: str) -> None:
+        """Keep staff's caption file with the upload, to use instead of transcribing.
+
+        Raises :class:`UploadNotFound`.
+        """
+        self.get(upload_id)
+        path = self._captions_path(upload_id)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(json.dumps({"name": name, "text": text}), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def captions(self, upload_id: str) -> tuple[str, str] | None:
+        """(file name, text) of the captions attached to the upload, if any."""
+        try:
+            kept = json.loads(self._captions_path(upload_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return str(kept["name"]), str(kept["text"])
+
+    def _captions_path(self, upload_id: str) -> Path:
+        return self._paths(upload_id)[1].with_suffix(".captions")
+
     def remove(self, upload_id: str) -> None:
-        for path in self._paths(upload_id):
+        for path in (*self._paths(upload_id), self._captions_path(upload_id)):
             path.unlink(missing_ok=True)
 
     def purge_stale(self, older_than: dt.timedelta) -> int:

@@ -196,3 +196,35 @@ def test_new_media_replaces_a_recording_s_and_is_processed_again(
                  "Upload-Metadata": metadata(filename="a.mp4", replaces="nosuchid")},
     )  # fmt: skip
     assert missing.status_code == 404
+
+
+CAPTIONS = (
+    "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n<v Priya>Welcome to our online gathering.\n\n"
+    "00:00:05.000 --> 00:00:09.000\nBreakout rooms keep everyone talking.\n"
+)
+
+
+@pytest.mark.slow
+def test_captions_sent_with_an_upload_are_used_instead_of_transcribing(app: Flask) -> None:
+    client, headers = staff_client(app)
+    data = GATHERINGS.read_bytes()
+    url = create(client, headers, len(data), filename="talk.webm")
+    bad = client.put(f"{url}/captions?name=talk.srt", data=b"nonsense", headers=headers)
+    assert bad.status_code == 400 and "not a WebVTT or SRT" in bad.get_json()["message"]
+    attached = client.put(f"{url}/captions?name=talk.vtt", data=CAPTIONS.encode(), headers=headers)
+    assert attached.status_code == 200 and attached.get_json() == {"name": "talk.vtt", "cues": 2}
+    done = patch(client, headers, url, 0, data)
+    assert done.headers["Recall-Note"] == "talk.vtt is the transcript"  # type: ignore[attr-defined]
+    services = app.extensions["recall"]
+    rid = done.headers["Recall-Recording"]  # type: ignore[attr-defined]
+    assert services.catalog.get(rid).stages_done == ("store", "transcribe")
+    services.jobs.drain()  # makes it playable and indexes it; Whisper never runs
+    recording = services.catalog.get(rid)
+    assert recording.status == Status.READY
+    assert [s.text for s in services.catalog.segments(rid)] == [
+        "Welcome to our online gathering.",
+        "Breakout rooms keep everyone talking.",
+    ]
+    assert services.catalog.segments(rid)[0].speaker == "Priya"
+    assert services.index.search("breakout rooms").hits[0].start == 5.0
+    assert not any(services.config.uploads_dir.iterdir())

@@ -20,7 +20,6 @@ from web.shapes import detail_json
 
 bp = Blueprint("manage", __name__)
 
-MAX_CAPTION_BYTES = 5_000_000  # a 3-hour session's SRT is well under 1 MB
 _FIELDS = ("title", "event", "speakers", "tags", "recorded_on", "visibility", "description")
 
 
@@ -148,13 +147,8 @@ def import_captions(recording_id: str) -> Any:
     upload = request.files.get("captions")
     if upload is None or not upload.filename:
         raise BadParameter("captions", "", "choose a .vtt or .srt file")
-    data = upload.stream.read(MAX_CAPTION_BYTES + 1)
-    if len(data) > MAX_CAPTION_BYTES:
-        raise BadParameter("captions", upload.filename, "larger than 5 MB: not a caption file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise BadParameter("captions", upload.filename, "not UTF-8 text") from e
+    data = upload.stream.read(manage.MAX_CAPTION_BYTES + 1)
+    text = manage.decode_captions(data, upload.filename)
     recording = manage.import_captions(services().pipeline, recording_id, text, upload.filename)
     flash(f"Captions from {upload.filename} are now the transcript of {recording.title!r}.")
     return redirect(url_for("manage.manage_page", recording_id=recording_id))

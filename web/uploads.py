@@ -165,6 +165,7 @@ def _finish(upload: Upload) -> Response | tuple[Response, int]:
                         Recall_Recording=replaces, Recall_Duplicate="0")  # fmt: skip
         meta = _meta(upload.metadata, upload.filename)
         added = services().pipeline.add(path, meta, name=upload.filename)
+        note = _use_captions(store, upload, added.recording.id) if added.is_new else ""
     except MediaError as e:
         body = jsonify(error="Not a usable recording", message=f"{upload.filename}: {e.reason}")
         return _tus(body, 422), 422
@@ -179,7 +180,37 @@ def _finish(upload: Upload) -> Response | tuple[Response, int]:
         Upload_Offset=str(upload.length),
         Recall_Recording=added.recording.id,
         Recall_Duplicate="0" if added.is_new else "1",
+        **({"Recall_Note": note} if note else {}),
     )
+
+
+def _use_captions(store: UploadStore, upload: Upload, recording_id: str) -> str:
+    """Staff's captions become the transcript (the job then skips transcription). Captions
+    that do not fit the recording are not used; the note says why and Whisper transcribes."""
+    attached = store.captions(upload.id)
+    if attached is None:
+        return ""
+    name, text = attached
+    try:
+        manage.import_captions(services().pipeline, recording_id, text, name)
+    except BadParameter as e:
+        return f"{name} was not used ({e}); the recording will be transcribed"
+    return f"{name} is the transcript"
+
+
+@bp.put("/api/uploads/<upload_id>/captions")
+@staff_required
+def attach_captions(upload_id: str) -> Response:
+    """A WebVTT or SRT file to use as the transcript instead of transcribing; its name in
+    ``?name=``. Checked now, applied when the upload finishes."""
+    _owned(upload_id)
+    name = PurePath(request.args.get("name", "") or "captions.vtt").name
+    if (request.content_length or 0) > manage.MAX_CAPTION_BYTES:
+        raise BadParameter("captions", name, "larger than 5 MB: not a caption file")
+    text = manage.decode_captions(request.get_data(cache=False), name)
+    cues = manage.parse_captions(text, name)
+    _store().attach_captions(upload_id, name, text)
+    return jsonify(name=name, cues=len(cues))
 
 
 @bp.delete("/api/uploads/<upload_id>")

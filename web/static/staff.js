@@ -165,6 +165,17 @@
       });
     };
 
+    var attach = function (item) {
+      if (!item.captions || item.captionsSent) { return Promise.resolve(); }
+      return item.captions.text().then(function (text) {
+        var url = item.url + "/captions?name=" + encodeURIComponent(item.captions.name);
+        return request("PUT", url, { "Content-Type": "text/plain; charset=utf-8" }, text);
+      }).then(function (xhr) {
+        if (xhr.status !== 200) { throw { fatal: message(xhr) }; }
+        item.captionsSent = true;
+      });
+    };
+
     var finished = function (item, xhr) {
       localStorage.removeItem(keyOf(item.file));
       item.done = true;
@@ -173,6 +184,7 @@
       var duplicate = xhr.getResponseHeader("Recall-Duplicate") === "1";
       item.state.replaceChildren(
         document.createTextNode(duplicate ? "Already in the library — " : "Uploaded; processing — "),
+        document.createTextNode(xhr.getResponseHeader("Recall-Note") ? xhr.getResponseHeader("Recall-Note") + " — " : ""),
         el("a", { href: form.getAttribute("data-jobs"), text: "see Jobs" }),
         document.createTextNode(" · "),
         el("a", { href: "/r/" + encodeURIComponent(id), text: "open" }));
@@ -201,6 +213,7 @@
       setState(item, attempt ? "Connection lost; resuming…" : "Starting…");
       return offsetOf(item)
         .then(function (offset) { return offset === null ? create(item) : offset; })
+        .then(function (offset) { return attach(item).then(function () { return offset; }); })
         .then(function (offset) { return send(item, offset); })
         .catch(function (e) {
           if (e && e.fatal) {
@@ -228,22 +241,42 @@
       return "";
     };
 
+    var stem = function (name) { return name.replace(/\.[^.]+$/, "").toLowerCase(); };
+    var isCaptions = function (file) { return /\.(vtt|srt)$/i.test(file.name); };
+
     var add = function (files) {
+      files = Array.prototype.slice.call(files);
+      var captionFiles = replaces ? [] : files.filter(isCaptions);
+      files = files.filter(function (f) { return replaces || !isCaptions(f); });
       if (replaces) {  // one new file for one recording
         items.slice().forEach(function (i) { if (!i.started) { i.li.remove(); items.splice(items.indexOf(i), 1); } });
-        files = Array.prototype.slice.call(files, 0, 1);
+        files = files.slice(0, 1);
       }
-      Array.prototype.forEach.call(files, function (file) {
+      addMedia(files);
+      captionFiles.forEach(function (file) {
+        var match = items.filter(function (i) { return !i.started && stem(i.file.name) === stem(file.name); })[0];
+        if (match) {
+          match.captions = file;
+          match.note.textContent = match.file.name + " · with captions " + file.name + " (used instead of transcribing)";
+        } else {
+          summary.textContent = file.name + ": add the recording with the same name (" + stem(file.name) + ".mp4, …) to use these captions.";
+        }
+      });
+    };
+
+    var addMedia = function (files) {
+      files.forEach(function (file) {
         var title = el("input", { type: "text", "class": "title-input", value: file.name.replace(/\.[^.]+$/, "").replace(/[_\s]+/g, " ").trim(), "aria-label": "Title for " + file.name });
         if (replaces) { title.hidden = true; }
         var state = el("span", { "class": "state", text: size(file.size) + " · ready to upload" });
         var pause = el("button", { type: "button", "class": "secondary", text: "Pause", hidden: "" });
         var remove = el("button", { type: "button", "class": "secondary", text: "Remove" });
         var bar = el("progress", { max: String(file.size), value: "0", "aria-label": "Upload of " + file.name });
+        var note = el("div", { "class": "meta", text: file.name });
         var li = el("li", { "class": "upload-file" }, [
-          el("div", {}, [title, el("div", { "class": "meta", text: file.name })]),
+          el("div", {}, [title, note]),
           el("div", { "class": "row-actions" }, [pause, remove]), bar, state]);
-        var item = { file: file, title: title, state: state, bar: bar, pause: pause, li: li, started: false };
+        var item = { file: file, title: title, state: state, bar: bar, pause: pause, li: li, note: note, started: false };
         pause.addEventListener("click", function () {
           if (item.paused) { run(item, 0); return; }
           item.paused = true;
