@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from ingest.runner import ffmpeg_exe
 from library.config import Config, parse_config
@@ -178,3 +182,64 @@ def sign_in(client: object, email: str, password: str = PASSWORD) -> object:
     return client.post(  # type: ignore[attr-defined]
         "/login", data={"email": email, "password": password, "csrf_token": token}
     )
+
+
+class BufferedClient(FlaskClient):
+    """Reads each response whole and closes it: files sent with send_file are not left open."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        response.get_data()
+        response.close()
+        return response
+
+
+@contextlib.contextmanager
+def app_for(config: Config) -> Iterator[Flask]:
+    """The site for ``config``, with buffered test clients; its services closed after."""
+    from web.app import create_app
+
+    app = create_app(config)
+    app.config["TESTING"] = True
+    app.test_client_class = BufferedClient
+    try:
+        yield app
+    finally:
+        app.extensions["recall"].close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, driven by Playwright (its own browser download is never
+    used). Skipped where it is not installed, except in CI."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs Debian's chromium: apt-get install chromium")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    p = context.new_page()
+    yield p
+    context.close()

@@ -10,19 +10,23 @@ from flask.testing import FlaskClient
 from library.config import Config
 from library.errors import AccountError, UserNotFound
 from library.models import Role
-from tests.conftest import PASSWORD, add_account, csrf_token, run_recall, sign_in, write_config
-from tests.test_web import BufferedClient
-from web.app import create_app
+from tests.conftest import (
+    PASSWORD,
+    add_account,
+    app_for,
+    csrf_token,
+    run_recall,
+    sign_in,
+    write_config,
+)
 from web.services import Services
 
 
 @pytest.fixture
 def app(config: Config) -> Iterator[Flask]:
     add_account(config, "ana@example.org", "staff")
-    app = create_app(config)
-    app.test_client_class = BufferedClient
-    yield app
-    app.extensions["recall"].close()
+    with app_for(config) as app:
+        yield app
 
 
 @pytest.fixture

@@ -2,37 +2,19 @@
 
 import functools
 import http.server
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Frame, Page
 
 from library.config import Config
 from web.app import create_app
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-    "--mute-audio",
-]
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium: apt-get install chromium")
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, Frame, Page, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -46,22 +28,6 @@ def server(site_config: Config) -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.effective_port}"  # type: ignore[union-attr]
     httpd.close()
     app.extensions["recall"].close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    p = context.new_page()
-    yield p
-    context.close()
 
 
 def shot(page: Page, name: str) -> None:

@@ -11,9 +11,7 @@ from ingest.edits import Cue, align_words, check_cues
 from library.config import Config
 from library.errors import BadParameter
 from library.models import RecordingMeta, Segment, Status, Word
-from tests.conftest import JFK, add_account, csrf_token, sign_in
-from tests.test_web import BufferedClient
-from web.app import create_app
+from tests.conftest import JFK, add_account, app_for, csrf_token, sign_in
 from web.services import Services
 
 W = Word
@@ -60,14 +58,12 @@ def test_bad_cues_are_refused_naming_the_cue() -> None:
 @pytest.fixture
 def app(config: Config) -> Iterator[Flask]:
     add_account(config, "ana@example.org", "staff")
-    app = create_app(config)
-    app.test_client_class = BufferedClient
-    services: Services = app.extensions["recall"]
-    recording = services.pipeline.ingest(JFK, RecordingMeta(title="Inaugural", event="1961"))
-    assert recording.status == Status.READY
-    app.config["RID"] = recording.id
-    yield app
-    services.close()
+    with app_for(config) as app:
+        services: Services = app.extensions["recall"]
+        recording = services.pipeline.ingest(JFK, RecordingMeta(title="Inaugural", event="1961"))
+        assert recording.status == Status.READY
+        app.config["RID"] = recording.id
+        yield app
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.conftest import GATHERINGS, PASSWORD, RECALL, write_config
-from tests.test_browser import ARGS, CHROMIUM, shot
+from tests.test_browser import shot
 
 pytestmark = pytest.mark.slow
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 
 def _free_port() -> int:
@@ -51,22 +50,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.terminate()
     server.wait(timeout=60)
     log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    p = context.new_page()
-    yield p
-    context.close()
 
 
 def test_sign_in_upload_process_search_edit_search(site: str, page: Page, tmp_path: Path) -> None:

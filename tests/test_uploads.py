@@ -10,9 +10,7 @@ from flask.testing import FlaskClient
 
 from library.config import Config, parse_config
 from library.models import RecordingMeta, Status
-from tests.conftest import GATHERINGS, MediaFactory, add_account, csrf_token, sign_in
-from tests.test_web import BufferedClient
-from web.app import create_app
+from tests.conftest import GATHERINGS, MediaFactory, add_account, app_for, csrf_token, sign_in
 from web.uploads import parse_metadata
 
 
@@ -25,10 +23,8 @@ def upload_config(tmp_path: Path) -> Config:
 def app(upload_config: Config) -> Iterator[Flask]:
     add_account(upload_config, "ana@example.org", "staff")
     add_account(upload_config, "bob@example.org", "staff")
-    app = create_app(upload_config)
-    app.test_client_class = BufferedClient
-    yield app
-    app.extensions["recall"].close()
+    with app_for(upload_config) as app:
+        yield app
 
 
 def staff_client(app: Flask, email: str = "ana@example.org") -> tuple[FlaskClient, dict[str, str]]:

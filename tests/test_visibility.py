@@ -13,9 +13,7 @@ from flask.testing import FlaskClient
 from index.search import TranscriptIndex
 from library.config import Config, IndexConfig, parse_config
 from library.models import RecordingMeta, Visibility
-from tests.conftest import JFK, MediaFactory, add_account, sign_in
-from tests.test_web import BufferedClient
-from web.app import create_app
+from tests.conftest import JFK, MediaFactory, add_account, app_for, sign_in
 from web.services import open_services
 
 pytestmark = pytest.mark.slow
@@ -45,10 +43,8 @@ def mixed_config(tmp_path_factory: pytest.TempPathFactory, media: MediaFactory) 
 
 @pytest.fixture
 def app(mixed_config: Config) -> Iterator[Flask]:
-    app: Flask = create_app(mixed_config)
-    app.test_client_class = BufferedClient
-    yield app
-    app.extensions["recall"].close()
+    with app_for(mixed_config) as app:
+        yield app
 
 
 @pytest.fixture

@@ -11,28 +11,15 @@ from flask.testing import FlaskClient
 from ingest.probe import probe
 from library.config import Config
 from library.timecode import clock
-from web.app import create_app
+from tests.conftest import app_for
 
 pytestmark = pytest.mark.slow
 
 
-class BufferedClient(FlaskClient):
-    """Reads each response whole and closes it: files sent with send_file are not left open."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        response = super().open(*args, **kwargs)
-        response.get_data()
-        response.close()
-        return response
-
-
 @pytest.fixture
 def app(site_config: Config) -> Iterator[Flask]:
-    app = create_app(site_config)
-    app.config["TESTING"] = True
-    app.test_client_class = BufferedClient
-    yield app
-    app.extensions["recall"].close()
+    with app_for(site_config) as app:
+        yield app
 
 
 @pytest.fixture
