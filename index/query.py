@@ -59,3 +59,10 @@ def parse_query(text: str) -> ParsedQuery:
             phrases.append(words)
     rest = _PHRASE.sub(lambda m: " " if len(_words(m.group(1))) > 1 else m.group(1), text)
     return ParsedQuery(tuple(phrases), _words(rest))
+
+
+def with_corrections(parsed: ParsedQuery, fixes: dict[str, str]) -> str:
+    """The query as words again, misspelled ones replaced: what "Did you mean" shows."""
+    parts = [f'"{" ".join(fixes.get(w, w) for w in phrase)}"' for phrase in parsed.phrases]
+    parts += [fixes.get(w, w) for w in parsed.words]
+    return " ".join(parts)

@@ -1,29 +1,35 @@
 """Index transcripts in Whoosh and search them.
 
-One document per caption cue. The searcher is kept open and refreshed only when the index
-changed (opening one per query costs 3-300 ms, see the measured notes); highlighting uses the
-stored character offsets (``chars=True``) and the terms the search matched (``terms=True``),
-so no hit is re-tokenized or re-expanded.
+Two kinds of document per recording: each caption cue (about a sentence), and passages of
+consecutive cues 20-40 s long (:mod:`index.passages`), so the words of an idea spread over two
+sentences are found together. A passage hit is reported as the tightest run of its sentences
+that holds the matched words. The searcher is kept open and refreshed only when the index
+changed; highlighting re-tokenizes only the sentences shown, with the terms the search matched.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import math
 import shutil
 import threading
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh import sorting
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text
+from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text, highlight
 from whoosh.lang.porter2 import stem as english_stem
-from whoosh.query import And, Or, Phrase, Query, Term
+from whoosh.query import And, NumericRange, Or, Phrase, Query, Term
 
-from index.query import ParsedQuery, parse_query
+from index.passages import build_passages, tightest_span
+from index.query import ParsedQuery, parse_query, with_corrections
 from library.errors import QueryError
 from library.models import Recording, RecordingId, SearchHit, SearchResults, Segment
 
@@ -36,27 +42,37 @@ SPEECH_STOP_WORDS = frozenset(STOP_WORDS) | {
 }  # fmt: skip
 # A writer waits this long for another process's write lock before giving up (LockError).
 _WRITE_TIMEOUT = 120.0
+# At most this many hits of one recording, so the first page shows several recordings.
+PER_RECORDING = 3
+# How many documents are looked at to fill a page after de-duplication and the cap above.
+_CANDIDATES = 8
 
 
 def _schema() -> Schema:
     return Schema(
         doc_id=ID(unique=True),
+        kind=ID(),  # "cue" or "passage"
         recording_id=ID(stored=True),
         position=NUMERIC(stored=True),
         title=STORED(),
         event=STORED(),
         event_key=ID(),
+        event_name=ID(),  # facet counts by the name as staff wrote it
         visibility=ID(stored=True),
         speakers=STORED(),
         speaker_key=KEYWORD(commas=True, lowercase=True),
+        speaker_name=KEYWORD(commas=True),
+        recorded=NUMERIC(stored=True, sortable=True),  # date.toordinal(); 0 when unknown
         start=STORED(),
         end=STORED(),
+        cues=STORED(),  # passages: [[start, end, text], ...] of their sentences
         text=TEXT(
             # Porter2 (Snowball English): "letting" -> "let", where Porter gives "lett".
             analyzer=StemmingAnalyzer(stemfn=english_stem, stoplist=SPEECH_STOP_WORDS),
             stored=True,
             chars=True,
             phrase=True,
+            spelling=True,  # the unstemmed words, for "did you mean"
         ),
     )
 
@@ -72,6 +88,20 @@ def _key(value: str) -> str:
     return " ".join(value.lower().split())
 
 
+@dataclass(frozen=True)
+class SearchOptions:
+    """What narrows or orders a search (all optional)."""
+
+    event: str | None = None
+    speaker: str | None = None
+    visibilities: Collection[str] | None = None
+    recorded_from: dt.date | None = None
+    recorded_to: dt.date | None = None
+    sort: str = "relevance"  # or "date": newest recording first
+    per_recording: int = PER_RECORDING
+    facets: bool = False
+
+
 class TranscriptIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -81,7 +111,7 @@ class TranscriptIndex:
         else:
             self._ix = whoosh_index.create_in(str(directory), _schema())
         self._analyzer = self._ix.schema["text"].analyzer
-        # An index written by an older Recall lacks fields this one filters on.
+        # An index written by an older Recall lacks fields this one uses: it is rebuilt.
         self.is_current = set(_schema().names()) <= set(self._ix.schema.names())
         # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
         self._local = threading.local()
@@ -105,24 +135,41 @@ class TranscriptIndex:
     @staticmethod
     def _documents(recording: Recording, segments: Sequence[Segment]) -> Iterable[dict[str, Any]]:
         meta = recording.meta
+        common = {
+            "recording_id": recording.id,
+            "title": meta.title,
+            "event": meta.event,
+            "event_key": _key(meta.event),
+            "event_name": meta.event,
+            "visibility": meta.visibility.value,
+            "speakers": list(meta.speakers),
+            "speaker_key": ",".join(_key(s) for s in meta.speakers),
+            "speaker_name": ",".join(s.replace(",", " ") for s in meta.speakers),
+            "recorded": meta.recorded_on.toordinal() if meta.recorded_on else 0,
+        }
         for position, segment in enumerate(segments):
-            yield {
-                "doc_id": f"{recording.id}/{position}",
-                "recording_id": recording.id,
+            yield common | {
+                "doc_id": f"{recording.id}/c{position}",
+                "kind": "cue",
                 "position": position,
-                "title": meta.title,
-                "event": meta.event,
-                "event_key": _key(meta.event),
-                "visibility": meta.visibility.value,
-                "speakers": list(meta.speakers),
-                "speaker_key": ",".join(_key(s) for s in meta.speakers),
                 "start": segment.start,
                 "end": segment.end,
                 "text": segment.text,
             }
+        for passage in build_passages(segments):
+            cues = segments[passage.first : passage.last + 1]
+            yield common | {
+                "doc_id": f"{recording.id}/p{passage.first}",
+                "kind": "passage",
+                "position": passage.first,
+                "start": passage.start,
+                "end": passage.end,
+                "cues": [[c.start, c.end, c.text] for c in cues],
+                "text": " ".join(c.text.strip() for c in cues),
+            }
 
     def index_recording(self, recording: Recording, segments: Sequence[Segment]) -> None:
-        """Add or replace one recording's passages. Raises whoosh's LockError on timeout."""
+        """Add or replace one recording's cues and passages. Raises whoosh's LockError."""
         with self._writer() as writer:
             writer.delete_by_term("recording_id", recording.id)
             for doc in self._documents(recording, segments):
@@ -133,7 +180,7 @@ class TranscriptIndex:
             writer.delete_by_term("recording_id", recording_id)
 
     def optimize(self) -> None:
-        """Merge into one segment (fast fuzzy and prefix queries); off the request path."""
+        """Merge into one segment (fast spelling and prefix queries); off the request path."""
         self._ix.optimize()
 
     def document_count(self) -> int:
@@ -171,6 +218,34 @@ class TranscriptIndex:
                 clauses.append(Term("text", terms[0]))
         return clauses
 
+    def _corrections(self, searcher: Any, parsed: ParsedQuery) -> dict[str, str]:
+        """Misspelled words -> the index's own nearest word. Short words are left alone (too
+        many near neighbours), and a correction keeps the first letter."""
+        corrector = searcher.corrector("text")
+        fixes: dict[str, str] = {}
+        for word in {w for group in (*parsed.phrases, parsed.words) for w in group}:
+            terms = self._terms([word])
+            if len(word) < 5 or not terms or any(searcher.doc_frequency("text", t) for t in terms):
+                continue
+            suggestions = corrector.suggest(word, limit=1, maxdist=1 if len(word) < 8 else 2)
+            if suggestions and suggestions[0][0] == word[0]:
+                fixes[word] = suggestions[0]
+        return fixes
+
+    def _filters(self, options: SearchOptions) -> list[Query]:
+        filters: list[Query] = []
+        if options.event:
+            filters.append(Term("event_key", _key(options.event)))
+        if options.speaker:
+            filters.append(Term("speaker_key", _key(options.speaker)))
+        if options.visibilities is not None:
+            filters.append(Or([Term("visibility", v) for v in options.visibilities]))
+        if options.recorded_from or options.recorded_to:
+            low = options.recorded_from.toordinal() if options.recorded_from else 1
+            high = options.recorded_to.toordinal() if options.recorded_to else None
+            filters.append(NumericRange("recorded", low, high))
+        return filters
+
     def search(
         self,
         query: str,
@@ -179,50 +254,143 @@ class TranscriptIndex:
         event: str | None = None,
         speaker: str | None = None,
         visibilities: Collection[str] | None = None,
+        options: SearchOptions | None = None,
     ) -> SearchResults:
-        """Cues that say all of the query's words (or, failing that, most of them), of
-        recordings with one of ``visibilities`` (default: any).
+        """Moments that say all of the query's words near each other first (in one sentence
+        or one passage), then those that say most of them; a misspelled word is corrected
+        from the index's own words when the query as typed finds nothing.
 
         Raises :class:`QueryError` when nothing searchable is left of the query.
         """
-        clauses = self._clauses(parse_query(query))
+        if options is None:
+            options = SearchOptions(event=event, speaker=speaker, visibilities=visibilities)
+        parsed = parse_query(query)
+        clauses = self._clauses(parsed)
         if not clauses:
             raise QueryError(query, "nothing to search for (only common words or punctuation)")
-        filters: list[Query] = []
-        if event:
-            filters.append(Term("event_key", _key(event)))
-        if speaker:
-            filters.append(Term("speaker_key", _key(speaker)))
-        if visibilities is not None:
-            filters.append(Or([Term("visibility", v) for v in visibilities]))
         searcher = self._current_searcher()
-        results = searcher.search(And([And(clauses), *filters]), limit=limit, terms=True)
-        if results.is_empty() and len(clauses) > 1:
-            results = searcher.search(And([Or(clauses), *filters]), limit=limit, terms=True)
-        results.fragmenter = WholeFragmenter()
-        results.formatter = _MarkFormatter()
-        hits = []
-        for hit in results:
-            fields = hit.fields()
-            snippet = hit.highlights("text", top=1) or html.escape(fields["text"], quote=False)
+        fixes = self._corrections(searcher, parsed)
+        suggestion = with_corrections(parsed, fixes) if fixes else ""
+        filters = self._filters(options)
+        hits, total, matched = self._run(searcher, clauses, filters, limit, options)
+        corrected = False
+        if not hits and fixes:
+            fixed = self._clauses(parse_query(suggestion))
+            hits, total, matched = self._run(searcher, fixed, filters, limit, options)
+            corrected = bool(hits)
+        facets = self._facets(searcher, matched, filters) if options.facets and matched else {}
+        return SearchResults(query, total, tuple(hits), suggestion, corrected, facets)
+
+    def _run(
+        self,
+        searcher: Any,
+        clauses: list[Query],
+        filters: list[Query],
+        limit: int,
+        options: SearchOptions,
+    ) -> tuple[list[SearchHit], int, Query | None]:
+        """(hits, total, the query that matched): all terms first, then most of them."""
+        strict = And([And(clauses), *filters])
+        wanted = limit * _CANDIDATES
+        sort = {"sortedby": "recorded", "reverse": True} if options.sort == "date" else {}
+        results = searcher.search(strict, limit=wanted, terms=True, **sort)
+        hits = self._hits(results, limit, options.per_recording)
+        total = self._count(results, wanted)
+        matched: Query | None = strict if hits else None
+        if len(hits) < limit and len(clauses) > 1:
+            # Most of the words: at least half of them, more matched ranking higher.
+            need = math.ceil(len(clauses) / 2)
+            loose = And([Or(clauses, minmatch=need, scale=0.9), *filters])
+            more = searcher.search(loose, limit=wanted, terms=True, **sort)
+            seen = {(h.recording_id, h.start) for h in hits}
+            extra = [
+                h
+                for h in self._hits(more, limit, options.per_recording, hits)
+                if (h.recording_id, h.start) not in seen
+            ]
+            hits = (hits + extra)[:limit]
+            total = max(total, self._count(more, wanted))
+            if hits:  # facets count what the page shows: the loose query holds the strict one
+                matched = loose
+        return hits, total, matched
+
+    @staticmethod
+    def _count(results: Any, wanted: int) -> int:
+        # An exact count would score every match: an estimate when there are many.
+        scored = int(results.scored_length())
+        return scored if scored < wanted else max(scored, int(results.estimated_length()))
+
+    def _hits(
+        self,
+        results: Any,
+        limit: int,
+        per_recording: int,
+        already: Sequence[SearchHit] = (),
+    ) -> list[SearchHit]:
+        """Hits from matching documents: de-duplicated (a passage and the sentence inside it
+        are one moment), at most ``per_recording`` of each recording."""
+        hits: list[SearchHit] = []
+        seen: set[tuple[str, float]] = {(h.recording_id, h.start) for h in already}
+        count: dict[str, int] = {}
+        for h in already:
+            count[h.recording_id] = count.get(h.recording_id, 0) + 1
+        for result in results:
+            fields = result.fields()
+            rid = fields["recording_id"]
+            if count.get(rid, 0) >= per_recording:
+                continue
+            terms = {t.decode("utf-8") for f, t in (result.matched_terms() or ()) if f == "text"}
+            start, end, text = self._moment(fields, terms)
+            if (rid, start) in seen:
+                continue
+            seen.add((rid, start))
+            count[rid] = count.get(rid, 0) + 1
             hits.append(
                 SearchHit(
-                    recording_id=RecordingId(fields["recording_id"]),
+                    recording_id=RecordingId(rid),
                     title=fields["title"],
-                    start=float(fields["start"]),
-                    end=float(fields["end"]),
-                    text=fields["text"],
-                    snippet=snippet,
+                    start=start,
+                    end=end,
+                    text=text,
+                    snippet=self._snippet(text, terms),
                     event=fields.get("event", ""),
                     speakers=tuple(fields.get("speakers", ())),
-                    score=float(hit.score or 0.0),
+                    score=float(result.score or 0.0),
                 )
             )
-        # Fewer hits than asked for: that is all of them. Otherwise an estimate, since an
-        # exact count would score every match.
-        scored = results.scored_length()
-        total = scored if scored < limit else max(scored, results.estimated_length())
-        return SearchResults(query=query, total=int(total), hits=tuple(hits))
+            if len(hits) + len(already) >= limit:
+                break
+        return hits
+
+    def _moment(self, fields: dict[str, Any], terms: set[str]) -> tuple[float, float, str]:
+        """A cue as it is; a passage narrowed to its tightest run of sentences."""
+        cues = fields.get("cues")
+        if not cues:
+            return float(fields["start"]), float(fields["end"]), fields["text"]
+        first, last = tightest_span([set(self._terms([c[2]])) for c in cues], terms)
+        text = " ".join(c[2].strip() for c in cues[first : last + 1])
+        return float(cues[first][0]), float(cues[last][1]), text
+
+    def _snippet(self, text: str, terms: set[str]) -> str:
+        marked = highlight(text, terms, self._analyzer, WholeFragmenter(), _MarkFormatter(), top=1)
+        return marked or html.escape(text, quote=False)
+
+    def _facets(
+        self, searcher: Any, matched: Query, filters: list[Query]
+    ) -> dict[str, dict[str, int]]:
+        """Moments (sentences) per event and per speaker among everything that matched."""
+        cues_only = And([matched, Term("kind", "cue")])
+        facets = {
+            "event": sorting.FieldFacet("event_name"),
+            "speaker": sorting.FieldFacet("speaker_name", allow_overlap=True),
+        }
+        results = searcher.search(cues_only, limit=1, groupedby=facets, maptype=sorting.Count)
+        found: dict[str, dict[str, int]] = {}
+        for name in facets:
+            groups = results.groups(name)
+            counts = {str(k): int(v) for k, v in groups.items() if k}
+            found[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return found
 
 
 def rebuild_index(

@@ -192,6 +192,12 @@ class SearchResults:
     query: str
     total: int
     hits: tuple[SearchHit, ...] = field(default_factory=tuple)
+    # A spelling correction from the index's own words ("contrl" -> "control"); when
+    # ``corrected`` the hits are for it, because the query as typed found nothing.
+    suggestion: str = ""
+    corrected: bool = False
+    # Moments per event and per speaker among all matches: {"event": {"HLS Week": 12}, ...}
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def recording_url(recording_id: str, start: float | None = None) -> str:

@@ -1,5 +1,6 @@
 """The Whoosh index: round trips, stemming, phrases, filters, highlighting, concurrency."""
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Iterator
@@ -63,8 +64,12 @@ def test_search_finds_the_moment_with_stemming_and_highlight(index: TranscriptIn
 
 def test_all_words_rank_before_some_words(index: TranscriptIndex) -> None:
     results = index.search("control trust")
-    assert [h.recording_id for h in results.hits] == ["panel"]
-    assert results.total == 1
+    assert results.hits[0].text == "Control & trust go together."
+    # Then the moments with one of the two words.
+    assert {h.text for h in results.hits[1:]} == {
+        "Controlling budgets is hard <really>.",
+        "We had to let go of the illusion of control.",
+    }
     # No cue has every word: the cues with most of them still answer.
     fallback = index.search("control permission")
     assert {h.text for h in fallback.hits} >= {
@@ -110,7 +115,7 @@ def test_replacing_and_removing_a_recording(index: TranscriptIndex) -> None:
     assert index.search("gardens").hits[0].recording_id == "talk"
     index.remove_recording("talk")
     assert index.search("gardens").hits == ()
-    assert index.document_count() == 2
+    assert index.document_count() == 3  # the panel's two sentences and their passage
 
 
 def test_limit_and_total(index: TranscriptIndex) -> None:
@@ -153,3 +158,57 @@ def test_searching_while_a_recording_is_indexed_keeps_working(index: TranscriptI
     assert not errors
     assert searches >= 5
     assert len(index.search("rivers", limit=5).hits) == 5
+
+
+def test_an_idea_over_two_sentences_is_found_as_its_tightest_span(tmp_path: Path) -> None:
+    ix = TranscriptIndex(tmp_path / "ix")
+    ix.index_recording(
+        TALK,
+        cues(
+            "Good morning everyone.",
+            "Our topic today is psychological wellbeing.",
+            "And in particular what makes a team feel safe.",
+            "Then we break for lunch.",
+            step=6.0,
+        ),
+    )
+    hit = ix.search("psychological safe").hits[0]
+    assert (hit.start, hit.end) == (6.0, 20.0)  # sentences 2 and 3, not the whole passage
+    assert hit.text == (
+        "Our topic today is psychological wellbeing. And in particular what makes a team feel safe."
+    )
+    assert hit.snippet.count("<mark>") == 2
+    ix.close()
+
+
+def test_a_misspelled_word_is_corrected_from_the_index_s_words(index: TranscriptIndex) -> None:
+    results = index.search("ilusion of contrl")
+    assert results.suggestion == "illusion of control"
+    assert results.corrected and results.hits[0].start == 10.0
+    # A word the index knows is never "corrected"; nothing similar: no suggestion.
+    assert index.search("control").suggestion == ""
+    assert index.search("zebrafish").suggestion == "" and not index.search("zebrafish").hits
+
+
+def test_hits_per_recording_are_capped_and_facets_counted(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from index.search import SearchOptions
+
+    ix = TranscriptIndex(tmp_path / "ix")
+    many = recording("many", "Many", "Week", ("Ana",))
+    many = dataclasses.replace(
+        many, meta=dataclasses.replace(many.meta, recorded_on=dt.date(2022, 6, 1))
+    )
+    other = recording("other", "Other", "Day", ("Ana", "Bo"))
+    ix.index_recording(many, cues(*(f"Point {i} about trust." for i in range(6)), step=60))
+    ix.index_recording(other, cues("Trust is earned.", step=60))
+    results = ix.search("trust", options=SearchOptions(facets=True))
+    assert [h.recording_id for h in results.hits] .count("many") == 3
+    assert "other" in {h.recording_id for h in results.hits}
+    assert results.facets == {"event": {"Week": 6, "Day": 1}, "speaker": {"Ana": 7, "Bo": 1}}
+    dated = ix.search("trust", options=SearchOptions(recorded_from=dt.date(2022, 1, 1)))
+    assert {h.recording_id for h in dated.hits} == {"many"}
+    newest = ix.search("trust", options=SearchOptions(sort="date", per_recording=1))
+    assert [h.recording_id for h in newest.hits] == ["many", "other"]
+    ix.close()

@@ -14,6 +14,7 @@ from library.errors import BadParameter
 from library.timecode import clock
 from web.app import services
 from web.auth import current_staff
+from web.pages import search_options
 from web.present import clip_range, segments_in, shift
 from web.shapes import detail_json, results_json, summary_json
 
@@ -36,13 +37,8 @@ def search() -> Response:
         limit = min(max(1, int(request.args.get("limit", "10"))), 100)
     except ValueError as e:
         raise BadParameter("limit", request.args.get("limit", ""), "not a number") from e
-    results = services().index.search(
-        query,
-        limit=limit,
-        event=request.args.get("event") or None,
-        speaker=request.args.get("speaker") or None,
-        visibilities=services().search_visibilities(current_staff()),
-    )
+    options = search_options(request.args, facets=request.args.get("facets") == "1")
+    results = services().index.search(query, limit=limit, options=options)
     return jsonify(results_json(results))
 
 

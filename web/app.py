@@ -54,6 +54,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.after_request(_security_headers)
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.globals["clip_query"] = pages.clip_query
+    app.jinja_env.filters["combine_args"] = pages.combine_args
     app.jinja_env.globals["current_staff"] = auth.current_staff
     return app
 

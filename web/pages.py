@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request, url_for
 
-from library.errors import QueryError
+from index.search import SearchOptions
+from library.errors import BadParameter, QueryError
 from library.models import Recording
 from library.timecode import clock
 from web.app import services
 from web.auth import current_staff
+from web.metadata import parse_date
 from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
 
 bp = Blueprint("pages", __name__)
 
 SEARCH_LIMIT = 60
+
+
+def combine_args(args: dict[str, str], change: dict[str, str | None]) -> dict[str, str]:
+    """Query arguments with some changed; None removes one (a facet link, "all events")."""
+    merged = {**args, **change}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def clip_query(clip: ClipRange) -> str:
@@ -42,21 +52,33 @@ def library() -> str:
     )
 
 
+def search_options(args: Any, facets: bool) -> SearchOptions:
+    """Filters and order from a query string: event, speaker, from, to (YYYY-MM-DD), sort.
+
+    Raises :class:`MetadataError` for a date that is not one.
+    """
+    sort = args.get("sort", "relevance")
+    if sort not in ("relevance", "date"):
+        raise BadParameter("sort", sort, "relevance or date")
+    return SearchOptions(
+        event=args.get("event") or None,
+        speaker=args.get("speaker") or None,
+        visibilities=services().search_visibilities(current_staff()),
+        recorded_from=parse_date(args.get("from", ""), "from"),
+        recorded_to=parse_date(args.get("to", ""), "to"),
+        sort=sort,
+        facets=facets,
+    )
+
+
 @bp.get("/search")
 def search() -> str:
     query = request.args.get("q", "").strip()
-    event = request.args.get("event") or None
-    speaker = request.args.get("speaker") or None
+    options = search_options(request.args, facets=True)
     results, problem = None, ""
     if query:
         try:
-            results = services().index.search(
-                query,
-                limit=SEARCH_LIMIT,
-                event=event,
-                speaker=speaker,
-                visibilities=services().search_visibilities(current_staff()),
-            )
+            results = services().index.search(query, limit=SEARCH_LIMIT, options=options)
         except QueryError as e:
             problem = e.reason
     groups = group_hits(results.hits) if results else []
@@ -70,8 +92,8 @@ def search() -> str:
         recordings=recordings,
         problem=problem,
         hit_clip=hit_clip,
-        event=event or "",
-        speaker=speaker or "",
+        options=options,
+        args=request.args,
     )
 
 

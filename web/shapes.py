@@ -10,7 +10,14 @@ from library.models import Recording, SearchResults, recording_url
 
 
 def results_json(results: SearchResults) -> dict[str, Any]:
-    """``recall search --json`` and ``/api/search``."""
+    """``recall search --json`` and ``/api/search``. Beyond the contract's three keys,
+    "suggestion" and "corrected" appear only when a word was misspelled, and "facets" only
+    when they were asked for."""
+    extra: dict[str, Any] = {}
+    if results.suggestion:
+        extra.update(suggestion=results.suggestion, corrected=results.corrected)
+    if results.facets:
+        extra["facets"] = results.facets
     return {
         "query": results.query,
         "total": results.total,
@@ -26,7 +33,7 @@ def results_json(results: SearchResults) -> dict[str, Any]:
             }
             for h in results.hits
         ],
-    }
+    } | extra
 
 
 def summary_json(recording: Recording) -> dict[str, Any]:
