@@ -297,7 +297,7 @@ class TranscriptIndex:
         hits = self._hits(results, limit, options.per_recording)
         total = self._count(results, wanted)
         matched: Query | None = strict if hits else None
-        if len(hits) < limit and len(clauses) > 1:
+        if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses):
             # Most of the words: at least half of them, more matched ranking higher.
             need = math.ceil(len(clauses) / 2)
             loose = And([Or(clauses, minmatch=need, scale=0.9), *filters])
@@ -313,6 +313,17 @@ class TranscriptIndex:
             if hits:  # facets count what the page shows: the loose query holds the strict one
                 matched = loose
         return hits, total, matched
+
+    @staticmethod
+    def _all_known(searcher: Any, clauses: list[Query]) -> bool:
+        """Whether every word of the query is said somewhere. A word no recording contains
+        marks a topic the library does not hold ("climate change"): answering with the other
+        words alone ("change") would be noise, so only moments with all words count then."""
+        return all(
+            searcher.doc_frequency("text", term)
+            for clause in clauses
+            for term in (clause.words if isinstance(clause, Phrase) else [clause.text])
+        )
 
     @staticmethod
     def _count(results: Any, wanted: int) -> int:

@@ -204,7 +204,7 @@ def test_hits_per_recording_are_capped_and_facets_counted(tmp_path: Path) -> Non
     ix.index_recording(many, cues(*(f"Point {i} about trust." for i in range(6)), step=60))
     ix.index_recording(other, cues("Trust is earned.", step=60))
     results = ix.search("trust", options=SearchOptions(facets=True))
-    assert [h.recording_id for h in results.hits] .count("many") == 3
+    assert [h.recording_id for h in results.hits].count("many") == 3
     assert "other" in {h.recording_id for h in results.hits}
     assert results.facets == {"event": {"Week": 6, "Day": 1}, "speaker": {"Ana": 7, "Bo": 1}}
     dated = ix.search("trust", options=SearchOptions(recorded_from=dt.date(2022, 1, 1)))
