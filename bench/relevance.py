@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.search import SearchOptions, TranscriptIndex  # noqa: E402
+from index.semantic import SemanticIndex, is_installed  # noqa: E402
 from library.config import Config, parse_config  # noqa: E402
 from library.models import RecordingMeta, SearchHit  # noqa: E402
 
@@ -169,17 +170,27 @@ def report(scores: dict[str, Score], label: str) -> None:
               f"{s.no_hit:>7.2f}  {aim}")  # fmt: skip
 
 
+def open_index(config: Config, semantic: bool) -> TranscriptIndex:
+    """The library's index, keyword only or with semantic search fused in."""
+    vectors = SemanticIndex(config.vectors_dir) if semantic else None
+    return TranscriptIndex(config.index_dir, vectors)
+
+
 def main() -> None:
     queries = load_queries()
     with tempfile.TemporaryDirectory(prefix="recall-relevance-") as tmp:
         config, ids = build_library(Path(tmp))
-        index = TranscriptIndex(config.index_dir)
-        try:
-            report(evaluate(index, ids, queries), f"keyword search ({len(queries)} queries)")
-            for line in misses(index, ids, queries):
-                print(line)
-        finally:
-            index.close()
+        for semantic in (False, True) if is_installed() else (False,):
+            index = open_index(config, semantic)
+            label = "keywords and meaning (fused)" if semantic else "keyword search"
+            try:
+                report(evaluate(index, ids, queries), f"{label}, {len(queries)} queries")
+                for line in misses(index, ids, queries):
+                    print(line)
+            finally:
+                index.close()
+        if not is_installed():
+            print("semantic search is not installed: pip install 'recall-sessions[semantic]'")
 
 
 if __name__ == "__main__":

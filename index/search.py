@@ -30,6 +30,7 @@ from whoosh.query import And, NumericRange, Or, Phrase, Query, Term
 
 from index.passages import build_passages, tightest_span
 from index.query import ParsedQuery, parse_query, with_corrections
+from index.semantic import SemanticIndex, fuse
 from library.errors import QueryError
 from library.models import Recording, RecordingId, SearchHit, SearchResults, Segment
 
@@ -88,6 +89,18 @@ def _key(value: str) -> str:
     return " ".join(value.lower().split())
 
 
+def _moment_key(recording_id: str, start: float) -> str:
+    return f"{recording_id}@{start:.3f}"
+
+
+@dataclass(frozen=True)
+class _Found:
+    hits: list[SearchHit]
+    total: int
+    matched: Query | None  # the query whose matches the hits are (for facet counts)
+    exact: int  # how many of the hits have every word of the query near each other
+
+
 @dataclass(frozen=True)
 class SearchOptions:
     """What narrows or orders a search (all optional)."""
@@ -103,8 +116,11 @@ class SearchOptions:
 
 
 class TranscriptIndex:
-    def __init__(self, directory: Path) -> None:
+    """The keyword index, and with ``semantic`` the sentence embeddings kept in step with it."""
+
+    def __init__(self, directory: Path, semantic: SemanticIndex | None = None) -> None:
         self.directory = directory
+        self.semantic = semantic
         directory.mkdir(parents=True, exist_ok=True)
         if whoosh_index.exists_in(str(directory)):
             self._ix = whoosh_index.open_dir(str(directory))
@@ -174,10 +190,14 @@ class TranscriptIndex:
             writer.delete_by_term("recording_id", recording.id)
             for doc in self._documents(recording, segments):
                 writer.add_document(**doc)
+        if self.semantic is not None:
+            self.semantic.index_recording(recording.id, list(segments))
 
     def remove_recording(self, recording_id: str) -> None:
         with self._writer() as writer:
             writer.delete_by_term("recording_id", recording_id)
+        if self.semantic is not None:
+            self.semantic.remove_recording(recording_id)
 
     def optimize(self) -> None:
         """Merge into one segment (fast spelling and prefix queries); off the request path."""
@@ -272,14 +292,99 @@ class TranscriptIndex:
         fixes = self._corrections(searcher, parsed)
         suggestion = with_corrections(parsed, fixes) if fixes else ""
         filters = self._filters(options)
-        hits, total, matched = self._run(searcher, clauses, filters, limit, options)
+        found = self._run(searcher, clauses, filters, limit, options)
         corrected = False
-        if not hits and fixes:
-            fixed = self._clauses(parse_query(suggestion))
-            hits, total, matched = self._run(searcher, fixed, filters, limit, options)
-            corrected = bool(hits)
-        facets = self._facets(searcher, matched, filters) if options.facets and matched else {}
+        if not found.hits and fixes:
+            fixed = self._run(
+                searcher, self._clauses(parse_query(suggestion)), filters, limit, options
+            )
+            found, corrected = fixed, bool(fixed.hits)
+        facets = {}
+        if options.facets and found.matched is not None:
+            facets = self._facets(searcher, found.matched, filters)
+        hits, total = found.hits, found.total
+        if self.semantic is not None and options.sort == "relevance":
+            topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
+            hits = self._with_meaning(searcher, topic, found, filters, limit, options)
+            total = max(total, len(hits))
         return SearchResults(query, total, tuple(hits), suggestion, corrected, facets)
+
+    def _with_meaning(
+        self,
+        searcher: Any,
+        topic: str,
+        found: _Found,
+        filters: list[Query],
+        limit: int,
+        options: SearchOptions,
+    ) -> list[SearchHit]:
+        """Moments with every word of the query stay first; after them, the other keyword
+        hits fused (reciprocal rank fusion) with the sentences closest in meaning, so
+        paraphrases find the moment and moments found both ways rank higher."""
+        assert self.semantic is not None
+        hits = found.hits
+        allowed = self._recordings(searcher, filters)
+        matches = self.semantic.search(topic, allowed, limit * _CANDIDATES)
+        by_key = {_moment_key(h.recording_id, h.start): h for h in hits}
+        meaning: list[str] = []
+        for match in matches:
+            doc = searcher.document(doc_id=f"{match.recording_id}/c{match.first}")
+            last = searcher.document(doc_id=f"{match.recording_id}/c{match.last}")
+            if doc is None or last is None:
+                continue
+            start, end = float(doc["start"]), float(last["end"])
+            if match.last != match.first:  # a passage: its sentences together
+                doc = {**doc, "text": " ".join(
+                    searcher.document(doc_id=f"{match.recording_id}/c{i}")["text"].strip()
+                    for i in range(match.first, match.last + 1)
+                )}  # fmt: skip
+            # The same moment as a keyword hit (a sentence inside its span) is that hit.
+            same = next(
+                (h for h in hits if h.recording_id == match.recording_id
+                 and h.start <= start < h.end + 0.01),
+                None,
+            )  # fmt: skip
+            key = _moment_key(match.recording_id, same.start if same else start)
+            if key not in by_key:
+                terms = set(self._terms(topic.split()))
+                by_key[key] = SearchHit(
+                    recording_id=RecordingId(match.recording_id),
+                    title=doc["title"],
+                    start=start,
+                    end=end,
+                    text=doc["text"],
+                    snippet=self._snippet(doc["text"], terms),
+                    event=doc.get("event", ""),
+                    speakers=tuple(doc.get("speakers", ())),
+                    score=match.score,
+                )
+            meaning.append(key)
+        exact = [_moment_key(h.recording_id, h.start) for h in hits[: found.exact]]
+        keywords = [_moment_key(h.recording_id, h.start) for h in hits[found.exact :]]
+        fused: list[SearchHit] = []
+        count: dict[str, int] = {}
+        rest = [key for key in fuse([keywords, meaning]) if key not in exact]
+        for key in exact + rest:
+            hit = by_key[key]
+            rid = hit.recording_id
+            if count.get(rid, 0) < options.per_recording:
+                count[rid] = count.get(rid, 0) + 1
+                fused.append(hit)
+            if len(fused) == limit:
+                break
+        return fused
+
+    def _recordings(self, searcher: Any, filters: list[Query]) -> list[str]:
+        """The recordings a search may show, after its filters (visibility, event, ...)."""
+        if not filters:
+            return [t.decode() for t in searcher.lexicon("recording_id")]
+        results = searcher.search(
+            And([Term("kind", "cue"), *filters]),
+            limit=1,
+            groupedby=sorting.FieldFacet("recording_id"),
+            maptype=sorting.Count,
+        )
+        return [str(k) for k in results.groups("recording_id")]
 
     def _run(
         self,
@@ -288,8 +393,8 @@ class TranscriptIndex:
         filters: list[Query],
         limit: int,
         options: SearchOptions,
-    ) -> tuple[list[SearchHit], int, Query | None]:
-        """(hits, total, the query that matched): all terms first, then most of them."""
+    ) -> _Found:
+        """Moments with all terms near each other first, then those with most of them."""
         strict = And([And(clauses), *filters])
         wanted = limit * _CANDIDATES
         sort = {"sortedby": "recorded", "reverse": True} if options.sort == "date" else {}
@@ -297,6 +402,7 @@ class TranscriptIndex:
         hits = self._hits(results, limit, options.per_recording)
         total = self._count(results, wanted)
         matched: Query | None = strict if hits else None
+        exact = len(hits)
         if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses):
             # Most of the words: at least half of them, more matched ranking higher.
             need = math.ceil(len(clauses) / 2)
@@ -312,7 +418,7 @@ class TranscriptIndex:
             total = max(total, self._count(more, wanted))
             if hits:  # facets count what the page shows: the loose query holds the strict one
                 matched = loose
-        return hits, total, matched
+        return _Found(hits, total, matched, exact)
 
     @staticmethod
     def _all_known(searcher: Any, clauses: list[Query]) -> bool:
@@ -405,9 +511,12 @@ class TranscriptIndex:
 
 
 def rebuild_index(
-    directory: Path, transcripts: Iterable[tuple[Recording, Sequence[Segment]]]
+    directory: Path,
+    transcripts: Iterable[tuple[Recording, Sequence[Segment]]],
+    semantic: SemanticIndex | None = None,
 ) -> int:
     """Build a fresh index beside ``directory`` from ``transcripts``, then swap it in.
+    With ``semantic``, recordings whose sentences were never embedded are embedded too.
 
     Searchers open on the old index keep working until they refresh. Returns the number of
     recordings indexed.
@@ -422,6 +531,8 @@ def rebuild_index(
         for recording, segments in transcripts:
             for doc in index._documents(recording, segments):
                 writer.add_document(**doc)
+            if semantic is not None and not semantic.has(recording.id):
+                semantic.index_recording(recording.id, list(segments))
             count += 1
     index.close()
     if directory.exists():

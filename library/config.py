@@ -59,6 +59,7 @@ class WebConfig:
 @dataclass(frozen=True)
 class IndexConfig:
     dir: Path | None = None
+    semantic: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ class Config:
     @property
     def index_dir(self) -> Path:
         return self.index.dir if self.index.dir is not None else self.data_dir / "index"
+
+    @property
+    def vectors_dir(self) -> Path:
+        """Sentence embeddings for semantic search, one file per recording."""
+        return self.index_dir.with_name(self.index_dir.name + "-vectors")
 
     @property
     def media_dir(self) -> Path:
@@ -171,6 +177,8 @@ def _validate(config: Config, source: str) -> None:
         )
     if t.window_seconds < 60:
         raise ConfigError(source, "transcribe.window_seconds must be at least 60")
+    if config.index.semantic not in ("auto", "on", "off"):
+        raise ConfigError(source, "index.semantic must be auto, on or off")
     if config.jobs.workers < 1 or config.jobs.lease_seconds < 10:
         raise ConfigError(source, "jobs.workers must be >= 1 and jobs.lease_seconds >= 10")
     if config.jobs.queue_url and not config.jobs.queue_url.startswith(

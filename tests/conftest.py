@@ -115,7 +115,9 @@ def write_config(folder: Path) -> Path:
     """A config file whose data lives in ``folder``/var (for the CLI)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
-    path.write_text('[library]\ndata_dir = "var"\n')
+    # Keyword search only: each `recall` process these tests start would otherwise load
+    # PyTorch for semantic search (~10 s); in-process tests and test_relevance cover it.
+    path.write_text('[library]\ndata_dir = "var"\n\n[index]\nsemantic = "off"\n')
     return path
 
 

@@ -1,26 +1,54 @@
 """The relevance evaluation (bench/relevance.py) on real transcriptions of the test
 recordings: each kind of query must reach its target."""
 
-from pathlib import Path
+import os
 
 import pytest
 
-from bench.relevance import TARGETS, build_library, evaluate, load_queries, misses
-from index.search import TranscriptIndex
+from bench.relevance import (
+    SEMANTIC_TARGETS,
+    TARGETS,
+    build_library,
+    evaluate,
+    load_queries,
+    misses,
+    open_index,
+)
+from index.semantic import fuse, is_installed
+from library.config import Config
 
 pytestmark = pytest.mark.slow
 
 
-def test_every_kind_of_query_reaches_its_target(tmp_path: Path) -> None:
+def test_fusion_ranks_items_found_both_ways_first() -> None:
+    assert fuse([["a", "b", "c"], ["c", "d"]]) == ["c", "a", "b", "d"]
+    assert fuse([[], ["x"]]) == ["x"]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, dict[str, str]]:
+    """The four test recordings, transcribed (and embedded when semantic search is in)."""
+    return build_library(tmp_path_factory.mktemp("relevance"))
+
+
+@pytest.mark.parametrize("semantic", [False, True], ids=["keywords", "with-semantic"])
+def test_every_kind_of_query_reaches_its_target(
+    library: tuple[Config, dict[str, str]], semantic: bool
+) -> None:
+    if semantic and not is_installed():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI installs semantic search: pip install -e '.[test,semantic]'")
+        pytest.skip("semantic search is not installed (pip install -e '.[semantic]')")
     queries = load_queries()
     assert len(queries) >= 40
     assert {q.kind for q in queries} >= set(TARGETS) | {"paraphrase"}
-    config, ids = build_library(tmp_path)
-    index = TranscriptIndex(config.index_dir)
+    config, ids = library
+    index = open_index(config, semantic)
+    targets = TARGETS | (SEMANTIC_TARGETS if semantic else {})
     try:
         scores = evaluate(index, ids, queries)
         report = "\n".join(misses(index, ids, queries))
-        for kind, (measure, minimum) in TARGETS.items():
+        for kind, (measure, minimum) in targets.items():
             assert scores[kind].measure(measure) >= minimum, f"{kind}: {scores[kind]}\n{report}"
     finally:
         index.close()

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from index.search import SearchOptions
 from ingest.captions import WRITERS
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
@@ -269,18 +270,49 @@ def _snippet_text(snippet: str) -> Text:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--event", help="Only this event.")
 @click.option("--speaker", help="Only recordings with this speaker.")
+@click.option("--from", "recorded_from", help="Only recordings made on or after, YYYY-MM-DD.")
+@click.option("--to", "recorded_to", help="Only recordings made on or before, YYYY-MM-DD.")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "date"]),
+    default="relevance",
+    show_default=True,
+    help="Best match first, or newest recording first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def search(query: str, limit: int, event: str | None, speaker: str | None, as_json: bool) -> None:
+def search(
+    query: str,
+    limit: int,
+    event: str | None,
+    speaker: str | None,
+    recorded_from: str | None,
+    recorded_to: str | None,
+    sort: str,
+    as_json: bool,
+) -> None:
     """Find the moments where QUERY was said.
 
     Words are matched with their variants (letting, let, lets); "quoted words" must be said
-    in that order; a question ("what was said about ...") searches for its topic.
+    in that order; a question ("what was said about ...") searches for its topic; a
+    misspelled word is corrected from the words the recordings contain. With semantic search
+    installed, moments that say the same in other words are found too.
     """
     services = _state().services
-    results = services.index.search(query, limit=limit, event=event, speaker=speaker)
+    options = SearchOptions(
+        event=event,
+        speaker=speaker,
+        recorded_from=parse_date(recorded_from or "", "--from"),
+        recorded_to=parse_date(recorded_to or "", "--to"),
+        sort=sort,
+    )
+    results = services.index.search(query, limit=limit, options=options)
     if as_json:
         click.echo(json.dumps(results_json(results), ensure_ascii=False, indent=1))
         return
+    if results.corrected:
+        err.print(Text(f"Nothing for {query!r}; showing moments for {results.suggestion!r}."))
+    elif results.suggestion:
+        err.print(Text(f"Did you mean {results.suggestion!r}?"))
     if not results.hits:
         err.print(Text(f"No moments found for {query!r}."))
         return

