@@ -72,7 +72,9 @@ def sentence(rng: random.Random) -> str:
 
 
 def build_library(home: Path, recordings: int, hours: float, media_mb: int) -> str:
-    config = parse_config({}, home, "bench")
+    # Keyword search: synthetic transcripts are not worth embedding (python bench/relevance.py
+    # measures semantic search).
+    config = parse_config({"index": {"semantic": "off"}}, home, "bench")
     catalog = Catalog(config.database_url)
     index = TranscriptIndex(config.index_dir)
     rng = random.Random(7)
@@ -172,11 +174,13 @@ def main() -> None:
         big_id = build_library(home, args.recordings, args.hours, args.media_mb)
         print(f"library: {args.recordings} recordings x {args.hours:g} h of transcript, built in"
               f" {time.perf_counter() - started:.0f} s")  # fmt: skip
-        (home / "config.toml").write_text('[library]\ndata_dir = "var"\n')
+        (home / "config.toml").write_text(
+            '[library]\ndata_dir = "var"\n\n[index]\nsemantic = "off"\n'
+        )
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "web", "--config", str(home / "config.toml"), "serve",
-             "--port", str(port)],
+             "--no-worker", "--port", str(port)],
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -1,0 +1,192 @@
+"""Search at scale: index build time and size, and query latency by kind of query, for
+synthetic libraries of 32, 320 and 3,200 hours, beside SQLite FTS5 over the same text.
+
+    python bench/search.py [--hours 32 320 3200] [--queries 200]
+
+Transcripts are Zipf-weighted English (bench/serve.py's generator: the test talk's words and
+topic words) with real phrases sprinkled in, in 1-hour recordings. Recall's index (cues and
+20-40 s passages, keyword search as `recall search` runs it: cached searcher, spelling
+check, all-words then most-words, at most 3 hits per recording, highlighted snippets) is
+timed in-process per query kind; the FTS5 baseline answers the same queries (an AND of the
+terms, or the phrase) with its bm25 ranking and snippet(). Targets: Whoosh p95 <= 20 ms at
+320 h and <= 100 ms at 3,200 h.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The generator sprinkles serve.PHRASES into sentences: the "exact" queries look for them.
+from bench.serve import percentile, sentence  # noqa: E402
+from index.query import parse_query  # noqa: E402
+from index.search import SearchOptions, TranscriptIndex  # noqa: E402
+from library.models import (  # noqa: E402
+    Recording,
+    RecordingId,
+    RecordingMeta,
+    Segment,
+    Status,
+    Visibility,
+)
+
+QUERIES = {
+    "exact": ['"let go of the illusion of control"', '"start somewhere"', '"psychological safety"',
+              '"human learning systems"', '"sharing power"'],
+    "keywords": ["control illusion", "permission start", "community trust", "funding council",
+                 "learning systems", "psychological safety team"],
+    "question": ["what was said about letting go of control", "who talked about permission",
+                 "when did someone mention psychological safety",
+                 "is there anything on sharing power"],
+    "misspelled": ["illusoin of control", "permision", "psycological safety", "comunity trust"],
+    "filtered": ["control", "trust", "permission"],
+    "absent": ["quantum entanglement", "sourdough bread recipe", "football results"],
+}  # fmt: skip
+
+
+def library(hours: int, seed: int = 7) -> list[tuple[Recording, list[Segment]]]:
+    rng = random.Random(seed)
+    recordings = []
+    for n in range(hours):
+        meta = RecordingMeta(
+            title=f"Session {n + 1}", event=f"Event {n % 25}", speakers=(f"Speaker {n % 50}",),
+            recorded_on=dt.date(2022, 1, 1) + dt.timedelta(days=n % 365),
+            visibility=Visibility.PUBLIC,
+        )  # fmt: skip
+        recording = Recording(
+            RecordingId(f"r{n:05d}"),
+            meta,
+            f"{n}.mp4",
+            str(n),
+            Status.READY,
+            dt.datetime(2022, 1, 1),
+        )
+        segments, t = [], 0.0
+        while t < 3600:
+            length = rng.uniform(3, 12)
+            segments.append(Segment(t, t + length, sentence(rng)))
+            t += length + rng.uniform(0.1, 1.0)
+        recordings.append((recording, segments))
+    return recordings
+
+
+def build_whoosh(folder: Path, recordings: list[tuple[Recording, list[Segment]]]) -> float:
+    started = time.perf_counter()
+    index = TranscriptIndex(folder)
+    writer = index._ix.writer(procs=2, limitmb=256, multisegment=False)
+    for recording, segments in recordings:
+        for doc in index._documents(recording, segments):
+            writer.add_document(**doc)
+    writer.commit()
+    index.optimize()
+    index.close()
+    return time.perf_counter() - started
+
+
+def build_fts(path: Path, recordings: list[tuple[Recording, list[Segment]]]) -> float:
+    started = time.perf_counter()
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE VIRTUAL TABLE cues USING fts5(text, recording_id UNINDEXED, start UNINDEXED,"
+        " event UNINDEXED, tokenize='porter')"
+    )
+    with db:
+        for recording, segments in recordings:
+            db.executemany(
+                "INSERT INTO cues VALUES (?, ?, ?, ?)",
+                ((s.text, recording.id, s.start, recording.meta.event) for s in segments),
+            )
+    db.execute("INSERT INTO cues(cues) VALUES ('optimize')")
+    db.close()
+    return time.perf_counter() - started
+
+
+def fts_query(query: str) -> str:
+    parsed = parse_query(query)
+    parts = ['"' + " ".join(p) + '"' for p in parsed.phrases]
+    parts += ['"' + w + '"' for w in parsed.words]
+    return " AND ".join(parts)
+
+
+def size_mb(path: Path) -> float:
+    files = [path] if path.is_file() else list(path.rglob("*"))
+    return sum(f.stat().st_size for f in files if f.is_file()) / 1e6
+
+
+def time_whoosh(index: TranscriptIndex, kind: str, query: str) -> float:
+    options = SearchOptions(event="Event 3" if kind == "filtered" else None)
+    started = time.perf_counter()
+    index.search(query, limit=20, options=options)
+    return (time.perf_counter() - started) * 1000
+
+
+def time_fts(db: sqlite3.Connection, kind: str, query: str) -> float:
+    match = fts_query(query)
+    where = "cues MATCH ?" + (" AND event = 'Event 3'" if kind == "filtered" else "")
+    started = time.perf_counter()
+    db.execute(
+        f"SELECT recording_id, start, snippet(cues, 0, '<mark>', '</mark>', '…', 30)"
+        f" FROM cues WHERE {where} ORDER BY bm25(cues) LIMIT 20",
+        (match,),
+    ).fetchall()
+    return (time.perf_counter() - started) * 1000
+
+
+def run(hours: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix=f"recall-search-{hours}h-") as tmp:
+        folder = Path(tmp)
+        recordings = library(hours)
+        cues = sum(len(s) for _, s in recordings)
+        whoosh_s = build_whoosh(folder / "index", recordings)
+        fts_s = build_fts(folder / "fts.sqlite3", recordings)
+        del recordings
+        print(f"\n{hours} h: {cues:,} sentences")
+        print(f"  build  Whoosh {whoosh_s:7.1f} s  {size_mb(folder / 'index'):8.1f} MB   "
+              f"FTS5 {fts_s:6.1f} s  {size_mb(folder / 'fts.sqlite3'):8.1f} MB")  # fmt: skip
+        index = TranscriptIndex(folder / "index")
+        db = sqlite3.connect(folder / "fts.sqlite3")
+        rng = random.Random(1)
+        for kind, queries in QUERIES.items():  # warm both (first searcher, page cache)
+            for q in queries:
+                time_whoosh(index, kind, q)
+                time_fts(db, kind, q)
+        print(f"  {'kind':10} {'Whoosh p50':>10} {'p95':>7} {'FTS5 p50':>9} {'p95':>7}  ratio p95")
+        everything: list[float] = []
+        for kind, queries in QUERIES.items():
+            w, f = [], []
+            for _ in range(rounds):
+                q = rng.choice(queries)
+                w.append(time_whoosh(index, kind, q))
+                f.append(time_fts(db, kind, q))
+            everything += w
+            print(f"  {kind:10} {statistics.median(w):10.1f} {percentile(w, 95):7.1f} "
+                  f"{statistics.median(f):9.2f} {percentile(f, 95):7.2f}  "
+                  f"{percentile(w, 95) / max(percentile(f, 95), 0.01):8.1f}x")  # fmt: skip
+        target = 20 if hours <= 320 else 100
+        p95 = percentile(everything, 95)
+        print(f"  all kinds: Whoosh p95 {p95:.1f} ms ({p95 / target:.2f}x the {target} ms target)")
+        index.close()
+        db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=int, nargs="+", default=[32, 320, 3200])
+    parser.add_argument("--queries", type=int, default=200, help="per kind")
+    args = parser.parse_args()
+    for hours in args.hours:
+        run(hours, args.queries)
+
+
+if __name__ == "__main__":
+    main()
