@@ -247,8 +247,11 @@ class TranscriptIndex:
             terms = self._terms([word])
             if len(word) < 5 or not terms or any(searcher.doc_frequency("text", t) for t in terms):
                 continue
-            suggestions = corrector.suggest(word, limit=1, maxdist=1 if len(word) < 8 else 2)
-            if suggestions and suggestions[0][0] == word[0]:
+            # prefix=1: only words with the same first letter are compared, which keeps the
+            # lookup from scanning the whole vocabulary (20 ms a word at 32 h without it).
+            distance = 1 if len(word) < 8 else 2
+            suggestions = corrector.suggest(word, limit=1, maxdist=distance, prefix=1)
+            if suggestions:
                 fixes[word] = suggestions[0]
         return fixes
 
