@@ -215,7 +215,9 @@ class Pipeline:
         """While the job runs, a thread writes its progress and heartbeat every few seconds
         and notices a cancel; the progress function it yields raises :class:`JobStopped` then.
         """
-        latest: dict[str, object] = {}
+        # Both keys from the start: the reporting thread only replaces values, so the
+        # heartbeat thread never sees the dict change size while it reads it.
+        latest: dict[str, object] = {"stage": recording.stage, "progress": recording.progress}
         stopped = threading.Event()
         finished = threading.Event()
 
