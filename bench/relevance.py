@@ -109,7 +109,7 @@ def build_library(folder: Path) -> tuple[Config, dict[str, str]]:
 
     config = parse_config({}, folder, "relevance")
     services = open_services(config)
-    ids = {}
+    ids: dict[str, str] = {}
     try:
         for name, (file, meta) in RECORDINGS.items():
             recording = services.pipeline.ingest(DATA / file, meta)

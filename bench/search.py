@@ -83,11 +83,12 @@ def library(hours: int, seed: int = 7) -> list[tuple[Recording, list[Segment]]]:
 def build_whoosh(folder: Path, recordings: list[tuple[Recording, list[Segment]]]) -> float:
     started = time.perf_counter()
     index = TranscriptIndex(folder)
-    writer = index._ix.writer(procs=2, limitmb=256, multisegment=False)
-    for recording, segments in recordings:
-        for doc in index._documents(recording, segments):
-            writer.add_document(**doc)
-    writer.commit()
+    for passages in (False, True):
+        writer = index._writer(passages)
+        for recording, segments in recordings:
+            for doc in index._documents(recording, segments, passages):
+                writer.add_document(**doc)
+        writer.commit()
     index.optimize()
     index.close()
     return time.perf_counter() - started

@@ -49,10 +49,12 @@ PER_RECORDING = 3
 _CANDIDATES = 8
 
 
-def _schema() -> Schema:
+def _schema(passages: bool = False) -> Schema:
+    """Sentences (with the spelling words), or passages (with their sentences stored)."""
+    extra = {"cues": STORED()} if passages else {}  # [[start, end, text], ...]
     return Schema(
+        **extra,
         doc_id=ID(unique=True),
-        kind=ID(),  # "cue" or "passage"
         recording_id=ID(stored=True),
         position=NUMERIC(stored=True),
         title=STORED(),
@@ -66,16 +68,25 @@ def _schema() -> Schema:
         recorded=NUMERIC(stored=True, sortable=True),  # date.toordinal(); 0 when unknown
         start=STORED(),
         end=STORED(),
-        cues=STORED(),  # passages: [[start, end, text], ...] of their sentences
         text=TEXT(
             # Porter2 (Snowball English): "letting" -> "let", where Porter gives "lett".
             analyzer=StemmingAnalyzer(stemfn=english_stem, stoplist=SPEECH_STOP_WORDS),
             stored=True,
             chars=True,
             phrase=True,
-            spelling=True,  # the unstemmed words, for "did you mean"
+            spelling=not passages,  # the unstemmed words, for "did you mean"
         ),
     )
+
+
+_PASSAGES = "passages"  # the passages' index, beside the sentences' in the same directory
+
+
+def _open(directory: Path, passages: bool) -> Any:
+    name = _PASSAGES if passages else "MAIN"
+    if whoosh_index.exists_in(str(directory), indexname=name):
+        return whoosh_index.open_dir(str(directory), indexname=name)
+    return whoosh_index.create_in(str(directory), _schema(passages), indexname=name)
 
 
 class _MarkFormatter(HtmlFormatter):  # type: ignore[misc]
@@ -122,13 +133,16 @@ class TranscriptIndex:
         self.directory = directory
         self.semantic = semantic
         directory.mkdir(parents=True, exist_ok=True)
-        if whoosh_index.exists_in(str(directory)):
-            self._ix = whoosh_index.open_dir(str(directory))
-        else:
-            self._ix = whoosh_index.create_in(str(directory), _schema())
+        # Two indexes: sentences, searched first, and passages, searched only when the
+        # sentences alone do not fill a page. Frequent words (most queries) then never walk
+        # the passages' postings, which hold every sentence twice more.
+        self._ix = _open(directory, passages=False)
+        self._px = _open(directory, passages=True)
         self._analyzer = self._ix.schema["text"].analyzer
-        # An index written by an older Recall lacks fields this one uses: it is rebuilt.
-        self.is_current = set(_schema().names()) <= set(self._ix.schema.names())
+        # An index written by another Recall version has other fields: it is rebuilt.
+        self.is_current = set(_schema().names()) == set(self._ix.schema.names()) and set(
+            _schema(passages=True).names()
+        ) == set(self._px.schema.names())
         # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
         self._local = threading.local()
         self._searchers: set[Any] = set()
@@ -141,15 +155,20 @@ class TranscriptIndex:
             self._searchers.clear()
         self._local = threading.local()
         self._ix.close()
+        self._px.close()
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _writer(self) -> Any:
+    def _writer(self, passages: bool = False) -> Any:
         # compound=False: a searcher maps segment files instead of copying them into memory.
-        return self._ix.writer(timeout=_WRITE_TIMEOUT, delay=0.25, compound=False)
+        ix = self._px if passages else self._ix
+        return ix.writer(timeout=_WRITE_TIMEOUT, delay=0.25, compound=False)
 
     @staticmethod
-    def _documents(recording: Recording, segments: Sequence[Segment]) -> Iterable[dict[str, Any]]:
+    def _documents(
+        recording: Recording, segments: Sequence[Segment], passages: bool = False
+    ) -> Iterable[dict[str, Any]]:
+        """The sentences' documents, or with ``passages`` the passages'."""
         meta = recording.meta
         common = {
             "recording_id": recording.id,
@@ -163,20 +182,20 @@ class TranscriptIndex:
             "speaker_name": ",".join(s.replace(",", " ") for s in meta.speakers),
             "recorded": meta.recorded_on.toordinal() if meta.recorded_on else 0,
         }
-        for position, segment in enumerate(segments):
-            yield common | {
-                "doc_id": f"{recording.id}/c{position}",
-                "kind": "cue",
-                "position": position,
-                "start": segment.start,
-                "end": segment.end,
-                "text": segment.text,
-            }
+        if not passages:
+            for position, segment in enumerate(segments):
+                yield common | {
+                    "doc_id": f"{recording.id}/c{position}",
+                    "position": position,
+                    "start": segment.start,
+                    "end": segment.end,
+                    "text": segment.text,
+                }
+            return
         for passage in build_passages(segments):
             cues = segments[passage.first : passage.last + 1]
             yield common | {
                 "doc_id": f"{recording.id}/p{passage.first}",
-                "kind": "passage",
                 "position": passage.first,
                 "start": passage.start,
                 "end": passage.end,
@@ -186,41 +205,46 @@ class TranscriptIndex:
 
     def index_recording(self, recording: Recording, segments: Sequence[Segment]) -> None:
         """Add or replace one recording's cues and passages. Raises whoosh's LockError."""
-        with self._writer() as writer:
-            writer.delete_by_term("recording_id", recording.id)
-            for doc in self._documents(recording, segments):
-                writer.add_document(**doc)
+        for passages in (False, True):
+            with self._writer(passages) as writer:
+                writer.delete_by_term("recording_id", recording.id)
+                for doc in self._documents(recording, segments, passages):
+                    writer.add_document(**doc)
         if self.semantic is not None:
             self.semantic.index_recording(recording.id, list(segments))
 
     def remove_recording(self, recording_id: str) -> None:
-        with self._writer() as writer:
-            writer.delete_by_term("recording_id", recording_id)
+        for passages in (False, True):
+            with self._writer(passages) as writer:
+                writer.delete_by_term("recording_id", recording_id)
         if self.semantic is not None:
             self.semantic.remove_recording(recording_id)
 
     def optimize(self) -> None:
         """Merge into one segment (fast spelling and prefix queries); off the request path."""
         self._ix.optimize()
+        self._px.optimize()
 
     def document_count(self) -> int:
-        return int(self._ix.doc_count())
+        """Sentences and passages."""
+        return int(self._ix.doc_count()) + int(self._px.doc_count())
 
     # -- searching --------------------------------------------------------------------------
 
-    def _current_searcher(self) -> Any:
-        searcher = getattr(self._local, "searcher", None)
+    def _current_searcher(self, passages: bool = False) -> Any:
+        name = "passages" if passages else "sentences"
+        searcher = getattr(self._local, name, None)
         if searcher is not None and searcher.up_to_date():
             return searcher
         # A new searcher, not refresh(): refreshed searchers share segment readers with the
         # old one, which could then never be closed.
-        fresh = self._ix.searcher()
+        fresh = (self._px if passages else self._ix).searcher()
         with self._lock:
             if searcher is not None:
                 self._searchers.discard(searcher)
                 searcher.close()
             self._searchers.add(fresh)
-        self._local.searcher = fresh
+        setattr(self._local, name, fresh)
         return fresh
 
     def _terms(self, words: Iterable[str]) -> list[str]:
@@ -382,7 +406,7 @@ class TranscriptIndex:
         if not filters:
             return [t.decode() for t in searcher.lexicon("recording_id")]
         results = searcher.search(
-            And([Term("kind", "cue"), *filters]),
+            And(filters),
             limit=1,
             groupedby=sorting.FieldFacet("recording_id"),
             maptype=sorting.Count,
@@ -404,6 +428,11 @@ class TranscriptIndex:
         results = searcher.search(strict, limit=wanted, terms=True, **sort)
         hits = self._hits(results, limit, options.per_recording)
         total = self._count(results, wanted)
+        if len(hits) < limit:  # the words may be said together across sentences
+            passages = self._current_searcher(passages=True)
+            spread = passages.search(strict, limit=wanted, terms=True, **sort)
+            hits += self._hits(spread, limit, options.per_recording, hits)
+            total += self._count(spread, wanted)
         matched: Query | None = strict if hits else None
         exact = len(hits)
         if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses):
@@ -499,12 +528,11 @@ class TranscriptIndex:
         self, searcher: Any, matched: Query, filters: list[Query]
     ) -> dict[str, dict[str, int]]:
         """Moments (sentences) per event and per speaker among everything that matched."""
-        cues_only = And([matched, Term("kind", "cue")])
         facets = {
             "event": sorting.FieldFacet("event_name"),
             "speaker": sorting.FieldFacet("speaker_name", allow_overlap=True),
         }
-        results = searcher.search(cues_only, limit=1, groupedby=facets, maptype=sorting.Count)
+        results = searcher.search(matched, limit=1, groupedby=facets, maptype=sorting.Count)
         found: dict[str, dict[str, int]] = {}
         for name in facets:
             groups = results.groups(name)
@@ -530,10 +558,12 @@ def rebuild_index(
     shutil.rmtree(old, ignore_errors=True)
     index = TranscriptIndex(fresh)
     count = 0
-    with index._writer() as writer:
+    with index._writer() as sentences, index._writer(passages=True) as passages:
         for recording, segments in transcripts:
             for doc in index._documents(recording, segments):
-                writer.add_document(**doc)
+                sentences.add_document(**doc)
+            for doc in index._documents(recording, segments, passages=True):
+                passages.add_document(**doc)
             if semantic is not None and not semantic.has(recording.id):
                 semantic.index_recording(recording.id, list(segments))
             count += 1
