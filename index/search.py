@@ -353,18 +353,18 @@ class TranscriptIndex:
         allowed = self._recordings(searcher, filters)
         matches = self.semantic.search(topic, allowed, limit * _CANDIDATES)
         by_key = {_moment_key(h.recording_id, h.start): h for h in hits}
+        terms = set(self._terms(topic.split()))
         meaning: list[str] = []
         for match in matches:
-            doc = searcher.document(doc_id=f"{match.recording_id}/c{match.first}")
-            last = searcher.document(doc_id=f"{match.recording_id}/c{match.last}")
-            if doc is None or last is None:
+            # Its sentences, each read once: one, or a passage's.
+            docs = [
+                searcher.document(doc_id=f"{match.recording_id}/c{i}")
+                for i in range(match.first, match.last + 1)
+            ]
+            if any(d is None for d in docs):
                 continue
-            start, end = float(doc["start"]), float(last["end"])
-            if match.last != match.first:  # a passage: its sentences together
-                doc = {**doc, "text": " ".join(
-                    searcher.document(doc_id=f"{match.recording_id}/c{i}")["text"].strip()
-                    for i in range(match.first, match.last + 1)
-                )}  # fmt: skip
+            doc = {**docs[0], "text": " ".join(d["text"].strip() for d in docs)}
+            start, end = float(docs[0]["start"]), float(docs[-1]["end"])
             # The same moment as a keyword hit (a sentence inside its span) is that hit.
             same = next(
                 (h for h in hits if h.recording_id == match.recording_id
@@ -373,7 +373,6 @@ class TranscriptIndex:
             )  # fmt: skip
             key = _moment_key(match.recording_id, same.start if same else start)
             if key not in by_key:
-                terms = set(self._terms(topic.split()))
                 by_key[key] = SearchHit(
                     recording_id=RecordingId(match.recording_id),
                     title=doc["title"],
