@@ -224,3 +224,22 @@ def test_captions_sent_with_an_upload_are_used_instead_of_transcribing(app: Flas
     assert services.catalog.segments(rid)[0].speaker == "Priya"
     assert services.index.search("breakout rooms").hits[0].start == 5.0
     assert not any(services.config.uploads_dir.iterdir())
+
+
+def test_captions_that_do_not_fit_are_not_used_and_the_note_says_so(app: Flask) -> None:
+    from urllib.parse import unquote
+
+    client, headers = staff_client(app)
+    data = GATHERINGS.read_bytes()
+    url = create(client, headers, len(data), filename="talk.webm")
+    too_long = "WEBVTT\n\n00:00:01.000 --> 00:09:00.000\nLonger than the recording.\n"
+    name = "Präsentation 日本.vtt"
+    attached = client.put(f"{url}/captions?name={name}", data=too_long.encode(), headers=headers)
+    assert attached.status_code == 200
+    done = patch(client, headers, url, 0, data)
+    assert done.status_code == 204  # type: ignore[attr-defined]
+    note = unquote(done.headers["Recall-Note"])  # type: ignore[attr-defined]
+    assert note.startswith(f"{name} was not used (") and "ends after the recording" in note
+    services = app.extensions["recall"]
+    rid = done.headers["Recall-Recording"]  # type: ignore[attr-defined]
+    assert services.catalog.get(rid).stages_done == ("store",)  # Whisper will transcribe it

@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 from pathlib import PurePath
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
@@ -157,30 +158,32 @@ def _finish(upload: Upload) -> Response | tuple[Response, int]:
     store = _store()
     path = store.data_path(upload.id)
     replaces = upload.metadata.get("replaces")
+    note = ""
     try:
         if replaces:
             manage.replace_media(services().pipeline, replaces, path, upload.filename)
-            services().jobs.enqueue(replaces)
-            return _tus(Response(), 204, Upload_Offset=str(upload.length),
-                        Recall_Recording=replaces, Recall_Duplicate="0")  # fmt: skip
-        meta = _meta(upload.metadata, upload.filename)
-        added = services().pipeline.add(path, meta, name=upload.filename)
-        note = _use_captions(store, upload, added.recording.id) if added.is_new else ""
+            recording_id, is_new = replaces, True
+        else:
+            meta = _meta(upload.metadata, upload.filename)
+            added = services().pipeline.add(path, meta, name=upload.filename)
+            recording_id, is_new = added.recording.id, added.is_new
+            note = _use_captions(store, upload, recording_id) if is_new else ""
     except MediaError as e:
         body = jsonify(error="Not a usable recording", message=f"{upload.filename}: {e.reason}")
         return _tus(body, 422), 422
     finally:
         path.unlink(missing_ok=True)  # moved into the library, or a duplicate, or refused
         store.remove(upload.id)
-    if added.is_new:
-        services().jobs.enqueue(added.recording.id)
+    if is_new:
+        services().jobs.enqueue(recording_id)
+    # Header values are Latin-1: the note (which names the caption file) is percent-encoded.
     return _tus(
         Response(),
         204,
         Upload_Offset=str(upload.length),
-        Recall_Recording=added.recording.id,
-        Recall_Duplicate="0" if added.is_new else "1",
-        **({"Recall_Note": note} if note else {}),
+        Recall_Recording=recording_id,
+        Recall_Duplicate="0" if is_new else "1",
+        **({"Recall_Note": quote(note, safe=" ()',;:.")} if note else {}),
     )
 
 

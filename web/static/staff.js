@@ -184,7 +184,7 @@
       var duplicate = xhr.getResponseHeader("Recall-Duplicate") === "1";
       item.state.replaceChildren(
         document.createTextNode(duplicate ? "Already in the library — " : "Uploaded; processing — "),
-        document.createTextNode(xhr.getResponseHeader("Recall-Note") ? xhr.getResponseHeader("Recall-Note") + " — " : ""),
+        document.createTextNode(xhr.getResponseHeader("Recall-Note") ? decodeURIComponent(xhr.getResponseHeader("Recall-Note")) + " — " : ""),
         el("a", { href: form.getAttribute("data-jobs"), text: "see Jobs" }),
         document.createTextNode(" · "),
         el("a", { href: "/r/" + encodeURIComponent(id), text: "open" }));
