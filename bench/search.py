@@ -1,7 +1,7 @@
 """Search at scale: index build time and size, and query latency by kind of query, for
 synthetic libraries of 32, 320 and 3,200 hours, beside SQLite FTS5 over the same text.
 
-    python bench/search.py [--hours 32 320 3200] [--queries 200]
+    python bench/search.py [--hours 32 320 3200] [--queries 200] [--keep DIR]
 
 Transcripts are Zipf-weighted English (bench/serve.py's generator: the test talk's words and
 topic words) with real phrases sprinkled in, in 1-hour recordings. Recall's index (cues and
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 # The generator sprinkles serve.PHRASES into sentences: the "exact" queries look for them.
 from bench.serve import percentile, sentence  # noqa: E402
 from index.query import parse_query  # noqa: E402
+from index.schema import documents  # noqa: E402
 from index.search import SearchOptions, TranscriptIndex  # noqa: E402
 from library.models import (  # noqa: E402
     Recording,
@@ -86,10 +88,10 @@ def build_whoosh(folder: Path, recordings: list[tuple[Recording, list[Segment]]]
     for passages in (False, True):
         writer = index._writer(passages)
         for recording, segments in recordings:
-            for doc in index._documents(recording, segments, passages):
+            for doc in documents(recording, segments, passages):
                 writer.add_document(**doc)
         writer.commit()
-    index.optimize()
+    index.optimize()  # a no-op for one segment
     index.close()
     return time.perf_counter() - started
 
@@ -143,15 +145,24 @@ def time_fts(db: sqlite3.Connection, kind: str, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run(hours: int, rounds: int) -> None:
+def build(folder: Path, hours: int) -> None:
+    """Both indexes of ``hours`` in ``folder``, with their build times in ``built.txt``."""
+    recordings = library(hours)
+    cues = sum(len(s) for _, s in recordings)
+    whoosh_s = build_whoosh(folder / "index", recordings)
+    fts_s = build_fts(folder / "fts.sqlite3", recordings)
+    (folder / "built.txt").write_text(f"{cues} {whoosh_s} {fts_s}\n")
+
+
+def run(hours: int, rounds: int, keep: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix=f"recall-search-{hours}h-") as tmp:
-        folder = Path(tmp)
-        recordings = library(hours)
-        cues = sum(len(s) for _, s in recordings)
-        whoosh_s = build_whoosh(folder / "index", recordings)
-        fts_s = build_fts(folder / "fts.sqlite3", recordings)
-        del recordings
-        print(f"\n{hours} h: {cues:,} sentences")
+        folder = keep / f"{hours}h" if keep else Path(tmp)
+        if not (folder / "built.txt").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder, hours)
+        cues, whoosh_s, fts_s = (float(v) for v in (folder / "built.txt").read_text().split())
+        print(f"\n{hours} h: {int(cues):,} sentences" + (f" (kept in {folder})" if keep else ""))
         print(f"  build  Whoosh {whoosh_s:7.1f} s  {size_mb(folder / 'index'):8.1f} MB   "
               f"FTS5 {fts_s:6.1f} s  {size_mb(folder / 'fts.sqlite3'):8.1f} MB")  # fmt: skip
         index = TranscriptIndex(folder / "index")
@@ -184,9 +195,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=int, nargs="+", default=[32, 320, 3200])
     parser.add_argument("--queries", type=int, default=200, help="per kind")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build each library once in this folder and reuse it (query-side changes only:"
+        " delete the folder after changing what is indexed)",
+    )
     args = parser.parse_args()
     for hours in args.hours:
-        run(hours, args.queries)
+        run(hours, args.queries, args.keep)
 
 
 if __name__ == "__main__":

@@ -58,19 +58,35 @@ def build_passages(
     return passages
 
 
-def tightest_span(cue_terms: Sequence[Collection[str]], wanted: Collection[str]) -> tuple[int, int]:
-    """The shortest run of cues (first, last: indexes into ``cue_terms``) that together hold
-    every term of ``wanted`` that any of them holds; ties go to the earliest run."""
+def tightest_span(
+    cue_terms: Sequence[Sequence[str]],
+    wanted: Collection[str],
+    phrases: Sequence[Sequence[str]] = (),
+) -> tuple[int, int]:
+    """The shortest run of cues (first, last: indexes into ``cue_terms``, each cue's terms in
+    order) that together hold every term of ``wanted`` that any of them holds, and say each
+    of ``phrases`` (a run of terms) when the cues do; ties go to the earliest run."""
     present = {t for terms in cue_terms for t in terms} & set(wanted)
-    if not present:
+    everything = [t for terms in cue_terms for t in terms]
+    phrases = [p for p in phrases if says(everything, p)]
+    if not present and not phrases:
         return 0, len(cue_terms) - 1
     best = (0, len(cue_terms) - 1)
     for first in range(len(cue_terms)):
         missing = set(present)
         for last in range(first, len(cue_terms)):
             missing -= set(cue_terms[last])
-            if not missing:
+            if missing:
+                continue
+            run = [t for terms in cue_terms[first : last + 1] for t in terms]
+            if all(says(run, p) for p in phrases):
                 if last - first < best[1] - best[0]:
                     best = (first, last)
                 break
     return best
+
+
+def says(terms: Sequence[str], phrase: Sequence[str]) -> bool:
+    """Whether ``phrase`` is a run of ``terms``."""
+    n = len(phrase)
+    return any(list(terms[i : i + n]) == list(phrase) for i in range(len(terms) - n + 1))

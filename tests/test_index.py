@@ -89,6 +89,24 @@ def test_phrase_queries_need_the_words_in_order(index: TranscriptIndex) -> None:
     assert index.search('"permission wait"').hits == ()
 
 
+def test_a_long_phrase_is_its_words_in_order_not_just_its_pairs(tmp_path: Path) -> None:
+    ix = TranscriptIndex(tmp_path / "ix")
+    ix.index_recording(
+        TALK,
+        cues(
+            "Human learning matters, and so do learning systems.",  # both pairs, not the phrase
+            "We are building human learning systems together.",
+            "It is about trust and shared",  # a phrase said across two sentences
+            "power in the room.",
+            step=30.0,
+        ),
+    )
+    assert [h.start for h in ix.search('"human learning systems"').hits] == [30.0]
+    assert [h.start for h in ix.search('"shared power"').hits] == [60.0]
+    assert ix.search('"systems learning"').hits == ()
+    ix.close()
+
+
 def test_filters_by_event_and_speaker(index: TranscriptIndex) -> None:
     assert {h.recording_id for h in index.search("control").hits} == {"talk", "panel"}
     by_event = index.search("control", event="hls week 2022")

@@ -1,0 +1,73 @@
+"""Semantic fusion: keyword hits and the sentences closest in meaning, in one ranking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from index.hits import CANDIDATES, Found, HitMaker, moment_key
+from index.semantic import SemanticIndex, fuse
+from library.models import RecordingId, SearchHit
+
+
+def with_meaning(
+    semantic: SemanticIndex,
+    maker: HitMaker,
+    searcher: Any,
+    topic: str,
+    found: Found,
+    allowed: list[str],
+    limit: int,
+    per_recording: int,
+) -> list[SearchHit]:
+    """Moments with every word of the query stay first; after them, the other keyword
+    hits fused (reciprocal rank fusion) with the sentences closest in meaning, so
+    paraphrases find the moment and moments found both ways rank higher."""
+    hits = found.hits
+    matches = semantic.search(topic, allowed, limit * CANDIDATES)
+    by_key = {moment_key(h.recording_id, h.start): h for h in hits}
+    terms = set(maker.terms(topic.split()))
+    meaning: list[str] = []
+    for match in matches:
+        # Its sentences, each read once: one, or a passage's.
+        docs = [
+            searcher.document(doc_id=f"{match.recording_id}/c{i}")
+            for i in range(match.first, match.last + 1)
+        ]
+        if any(d is None for d in docs):
+            continue
+        doc = {**docs[0], "text": " ".join(d["text"].strip() for d in docs)}
+        start, end = float(docs[0]["start"]), float(docs[-1]["end"])
+        # The same moment as a keyword hit (a sentence inside its span) is that hit.
+        same = next(
+            (h for h in hits if h.recording_id == match.recording_id
+             and h.start <= start < h.end + 0.01),
+            None,
+        )  # fmt: skip
+        key = moment_key(match.recording_id, same.start if same else start)
+        if key not in by_key:
+            by_key[key] = SearchHit(
+                recording_id=RecordingId(match.recording_id),
+                title=doc["title"],
+                start=start,
+                end=end,
+                text=doc["text"],
+                snippet=maker.snippet(doc["text"], terms),
+                event=doc.get("event", ""),
+                speakers=tuple(doc.get("speakers", ())),
+                score=match.score,
+            )
+        meaning.append(key)
+    exact = [moment_key(h.recording_id, h.start) for h in hits[: found.exact]]
+    keywords = [moment_key(h.recording_id, h.start) for h in hits[found.exact :]]
+    fused: list[SearchHit] = []
+    count: dict[str, int] = {}
+    rest = [key for key in fuse([keywords, meaning]) if key not in exact]
+    for key in exact + rest:
+        hit = by_key[key]
+        rid = hit.recording_id
+        if count.get(rid, 0) < per_recording:
+            count[rid] = count.get(rid, 0) + 1
+            fused.append(hit)
+        if len(fused) == limit:
+            break
+    return fused

@@ -1,0 +1,123 @@
+"""Search hits from matching documents: a sentence as it is, a passage narrowed to its
+tightest run of sentences, each with its words marked; at most a few per recording.
+
+Highlighting re-tokenizes only the sentences shown, with the query's own terms.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text, highlight
+from whoosh.query import Query
+
+from index.passages import says, tightest_span
+from library.models import RecordingId, SearchHit
+
+# At most this many hits of one recording, so the first page shows several recordings.
+PER_RECORDING = 3
+# How many documents are looked at to fill a page after de-duplication and the cap above.
+CANDIDATES = 8
+
+
+class _MarkFormatter(HtmlFormatter):  # type: ignore[misc]
+    """Matched words in a plain ``<mark>``, everything else HTML-escaped."""
+
+    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
+        return f"<mark>{self._text(get_text(text, token, replace))}</mark>"
+
+
+@dataclass(frozen=True)
+class Found:
+    hits: list[SearchHit]
+    total: int
+    matched: Query | None  # the query whose matches the hits are (for facet counts)
+    exact: int  # how many of the hits have every word of the query near each other
+
+
+def moment_key(recording_id: str, start: float) -> str:
+    """One moment of one recording, whichever way it was found."""
+    return f"{recording_id}@{start:.3f}"
+
+
+def count(results: Any, wanted: int) -> int:
+    # An exact count would score every match: an estimate when there are many.
+    scored = int(results.scored_length())
+    return scored if scored < wanted else max(scored, int(results.estimated_length()))
+
+
+class HitMaker:
+    """Hits from Whoosh results, analysing text as the index does."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+
+    def terms(self, words: Iterable[str]) -> list[str]:
+        """The index terms of ``words``, in order (stemmed, stop words left out)."""
+        return [t.text for w in words for t in self.analyzer(w)]
+
+    def make(
+        self,
+        results: Any,
+        limit: int,
+        per_recording: int,
+        terms: set[str],
+        already: Sequence[SearchHit] = (),
+        phrases: Sequence[Sequence[str]] = (),
+    ) -> list[SearchHit]:
+        """Hits from matching documents: de-duplicated (a passage and the sentence inside it
+        are one moment), at most ``per_recording`` of each recording, each saying every one
+        of ``phrases`` in order."""
+        hits: list[SearchHit] = []
+        seen: set[tuple[str, float]] = {(h.recording_id, h.start) for h in already}
+        count: dict[str, int] = {}
+        for h in already:
+            count[h.recording_id] = count.get(h.recording_id, 0) + 1
+        for result in results:
+            fields = result.fields()
+            rid = fields["recording_id"]
+            if count.get(rid, 0) >= per_recording:
+                continue
+            if phrases:
+                said = self.terms([fields["text"]])
+                if not all(says(said, phrase) for phrase in phrases):
+                    continue
+            start, end, text = self.moment(fields, terms, phrases)
+            if (rid, start) in seen:
+                continue
+            seen.add((rid, start))
+            count[rid] = count.get(rid, 0) + 1
+            hits.append(
+                SearchHit(
+                    recording_id=RecordingId(rid),
+                    title=fields["title"],
+                    start=start,
+                    end=end,
+                    text=text,
+                    snippet=self.snippet(text, terms),
+                    event=fields.get("event", ""),
+                    speakers=tuple(fields.get("speakers", ())),
+                    score=float(result.score or 0.0),
+                )
+            )
+            if len(hits) + len(already) >= limit:
+                break
+        return hits
+
+    def moment(
+        self, fields: dict[str, Any], terms: set[str], phrases: Sequence[Sequence[str]] = ()
+    ) -> tuple[float, float, str]:
+        """A cue as it is; a passage narrowed to its tightest run of sentences."""
+        cues = fields.get("cues")
+        if not cues:
+            return float(fields["start"]), float(fields["end"]), fields["text"]
+        first, last = tightest_span([self.terms([c[2]]) for c in cues], terms, phrases)
+        text = " ".join(c[2].strip() for c in cues[first : last + 1])
+        return float(cues[first][0]), float(cues[last][1]), text
+
+    def snippet(self, text: str, terms: set[str]) -> str:
+        marked = highlight(text, terms, self.analyzer, WholeFragmenter(), _MarkFormatter(), top=1)
+        return marked or html.escape(text, quote=False)

@@ -1,0 +1,125 @@
+"""What the index holds: its fields, how text is analysed, and the documents a recording
+becomes (each caption cue, and passages of consecutive cues, :mod:`index.passages`).
+
+Two Whoosh indexes share one directory: the sentences' (with the words for "did you mean"),
+and the passages' (with their sentences stored), searched only when the sentences do not fill
+a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import BiWordFilter, StemmingAnalyzer
+from whoosh.analysis.filters import STOP_WORDS
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.lang.porter2 import stem as english_stem
+
+from index.passages import build_passages
+from library.models import Recording, Segment
+
+# Whoosh's stop list is for written English; speech is full of fillers that match everywhere.
+SPEECH_STOP_WORDS = frozenset(STOP_WORDS) | {
+    "um", "uh", "erm", "er", "ah", "oh", "hmm", "mm", "yeah", "yes", "okay", "ok", "so",
+    "like", "just", "really", "actually", "basically", "literally", "gonna", "wanna",
+    "kinda", "sorta", "i", "i'm", "it's", "that's", "there's", "was", "were", "what", "about",
+    "said", "they", "he", "she", "our", "my", "me", "them", "do", "did", "does", "going",
+}  # fmt: skip
+PAIR = " "  # between the two words of a `pairs` term
+
+
+def schema(passages: bool = False) -> Schema:
+    """Sentences (with the spelling words), or passages (with their sentences stored)."""
+    extra = {"cues": STORED()} if passages else {}  # [[start, end, text], ...]
+    return Schema(
+        **extra,
+        doc_id=ID(unique=True),
+        recording_id=ID(stored=True),
+        position=NUMERIC(stored=True),
+        title=STORED(),
+        event=STORED(),
+        event_key=ID(),
+        event_name=ID(),  # facet counts by the name as staff wrote it
+        visibility=ID(stored=True),
+        speakers=STORED(),
+        speaker_key=KEYWORD(commas=True, lowercase=True),
+        speaker_name=KEYWORD(commas=True),
+        recorded=NUMERIC(stored=True, sortable=True),  # date.toordinal(); 0 when unknown
+        start=STORED(),
+        end=STORED(),
+        # Words without their positions: a posting is a document and a count, which keeps
+        # the lists of words said everywhere quick to read. Phrases are found by `pairs`.
+        text=TEXT(
+            analyzer=analyzer(),
+            stored=True,
+            phrase=False,
+            spelling=not passages,  # the unstemmed words, for "did you mean"
+        ),
+        # Each two words said one after the other (stop words left out, as in `text`):
+        # "human learning systems" is a sentence with "human learn" and "learn system".
+        pairs=TEXT(analyzer=analyzer() | BiWordFilter(PAIR), phrase=False),
+    )
+
+
+def analyzer() -> Any:
+    # Porter2 (Snowball English): "letting" -> "let", where Porter gives "lett".
+    return StemmingAnalyzer(stemfn=english_stem, stoplist=SPEECH_STOP_WORDS)
+
+
+PASSAGES = "passages"  # the passages' index, beside the sentences' in the same directory
+
+
+def open_index(directory: Path, passages: bool) -> Any:
+    name = PASSAGES if passages else "MAIN"
+    if whoosh_index.exists_in(str(directory), indexname=name):
+        return whoosh_index.open_dir(str(directory), indexname=name)
+    return whoosh_index.create_in(str(directory), schema(passages), indexname=name)
+
+
+def index_key(value: str) -> str:
+    """Event and speaker names as filters compare them."""
+    return " ".join(value.lower().split())
+
+
+def documents(
+    recording: Recording, segments: Sequence[Segment], passages: bool = False
+) -> Iterable[dict[str, Any]]:
+    """The sentences' documents, or with ``passages`` the passages'."""
+    meta = recording.meta
+    common = {
+        "recording_id": recording.id,
+        "title": meta.title,
+        "event": meta.event,
+        "event_key": index_key(meta.event),
+        "event_name": meta.event,
+        "visibility": meta.visibility.value,
+        "speakers": list(meta.speakers),
+        "speaker_key": ",".join(index_key(s) for s in meta.speakers),
+        "speaker_name": ",".join(s.replace(",", " ") for s in meta.speakers),
+        "recorded": meta.recorded_on.toordinal() if meta.recorded_on else 0,
+    }
+    if not passages:
+        for position, segment in enumerate(segments):
+            yield common | {
+                "doc_id": f"{recording.id}/c{position}",
+                "position": position,
+                "start": segment.start,
+                "end": segment.end,
+                "text": segment.text,
+                "pairs": segment.text,
+            }
+        return
+    for passage in build_passages(segments):
+        cues = segments[passage.first : passage.last + 1]
+        yield common | {
+            "doc_id": f"{recording.id}/p{passage.first}",
+            "position": passage.first,
+            "start": passage.start,
+            "end": passage.end,
+            "cues": [[c.start, c.end, c.text] for c in cues],
+            "text": (text := " ".join(c.text.strip() for c in cues)),
+            "pairs": text,
+        }
