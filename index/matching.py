@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from whoosh import sorting
 from whoosh.collectors import WrappingCollector
 from whoosh.query import And, Query, Term
 
@@ -21,6 +22,8 @@ from index.schema import PAIR
 # Date order, which must see every match to find the newest, is not bounded.
 BUDGET = 1000
 STRIPES = 8
+# Facet counts look at more: they are counts, and cost a column lookup per match, no score.
+FACET_BUDGET = 20000
 
 
 def phrase(terms: Sequence[str]) -> Query:
@@ -77,3 +80,16 @@ def ranked(searcher: Any, query: Query, limit: int, by_date: bool) -> Any:
     collector = _Bounded(searcher.collector(limit=limit), BUDGET)
     searcher.search_with_collector(query, collector)
     return collector.results()
+
+
+def count_by(
+    searcher: Any, query: Query, column: str, budget: int | None
+) -> tuple[dict[str, int], int]:
+    """Matching documents per value of a sortable field (within ``budget`` matches, taken as
+    :func:`ranked` takes them; all when None), and how many matches were counted."""
+    child = searcher.collector(limit=1, groupedby=sorting.FieldFacet(column), maptype=sorting.Count)
+    collector = _Bounded(child, budget) if budget is not None else child
+    searcher.search_with_collector(query, collector)
+    groups = collector.results().groups(column)
+    counts = {str(k): int(v) for k, v in groups.items() if k}
+    return counts, sum(counts.values())

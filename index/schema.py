@@ -37,16 +37,14 @@ def schema(passages: bool = False) -> Schema:
     return Schema(
         **extra,
         doc_id=ID(unique=True),
-        recording_id=ID(stored=True),
+        recording_id=ID(stored=True, sortable=True),  # a column: facet counts per recording
         position=NUMERIC(stored=True),
         title=STORED(),
         event=STORED(),
         event_key=ID(),
-        event_name=ID(),  # facet counts by the name as staff wrote it
         visibility=ID(stored=True),
         speakers=STORED(),
         speaker_key=KEYWORD(commas=True, lowercase=True),
-        speaker_name=KEYWORD(commas=True),
         recorded=NUMERIC(stored=True, sortable=True),  # date.toordinal(); 0 when unknown
         start=STORED(),
         end=STORED(),
@@ -94,11 +92,9 @@ def documents(
         "title": meta.title,
         "event": meta.event,
         "event_key": index_key(meta.event),
-        "event_name": meta.event,
         "visibility": meta.visibility.value,
         "speakers": list(meta.speakers),
         "speaker_key": ",".join(index_key(s) for s in meta.speakers),
-        "speaker_name": ",".join(s.replace(",", " ") for s in meta.speakers),
         "recorded": meta.recorded_on.toordinal() if meta.recorded_on else 0,
     }
     if not passages:

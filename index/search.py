@@ -15,12 +15,13 @@ import datetime as dt
 import math
 import shutil
 import threading
+import weakref
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from whoosh import sorting
 from whoosh.query import And, NumericRange, Or, Query, Term
 
 from index import matching
@@ -74,6 +75,14 @@ class TranscriptIndex:
         self._local = threading.local()
         self._searchers: set[Any] = set()
         self._lock = threading.Lock()
+        # Per searcher: each recording's event and speakers, and the recordings each set of
+        # filters allows (the same few sets, visibility above all, on every search).
+        self._known: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, tuple[str, ...]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._allowed: weakref.WeakKeyDictionary[Any, dict[str, list[str]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -217,7 +226,7 @@ class TranscriptIndex:
             found, corrected = fixed, bool(fixed.hits)
         facets = {}
         if options.facets and found.matched is not None:
-            facets = self._facets(searcher, found.matched, filters)
+            facets = self._facets(searcher, found.matched)
         hits, total = found.hits, found.total
         if self.semantic is not None and options.sort == "relevance":
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
@@ -233,13 +242,12 @@ class TranscriptIndex:
         """The recordings a search may show, after its filters (visibility, event, ...)."""
         if not filters:
             return [t.decode() for t in searcher.lexicon("recording_id")]
-        results = searcher.search(
-            And(filters),
-            limit=1,
-            groupedby=sorting.FieldFacet("recording_id"),
-            maptype=sorting.Count,
-        )
-        return [str(k) for k in results.groups("recording_id")]
+        allowed = self._allowed.setdefault(searcher, {})
+        key = repr(filters)
+        if key not in allowed:
+            ids, _ = matching.count_by(searcher, And(filters), "recording_id", None)
+            allowed[key] = sorted(ids)
+        return allowed[key]
 
     def _run(
         self,
@@ -298,21 +306,42 @@ class TranscriptIndex:
             for term in matching.leaves(clause)
         )
 
-    def _facets(
-        self, searcher: Any, matched: Query, filters: list[Query]
-    ) -> dict[str, dict[str, int]]:
-        """Moments (sentences) per event and per speaker among everything that matched."""
-        facets = {
-            "event": sorting.FieldFacet("event_name"),
-            "speaker": sorting.FieldFacet("speaker_name", allow_overlap=True),
+    def _facets(self, searcher: Any, matched: Query) -> dict[str, dict[str, int]]:
+        """Moments (sentences) per event and per speaker among what matched: counted per
+        recording (a column lookup per match), then by each recording's event and speakers.
+        Past ``FACET_BUDGET`` matches the counts are those of an even sample, scaled up."""
+        per_recording, sampled = matching.count_by(
+            searcher, matched, "recording_id", matching.FACET_BUDGET
+        )
+        scale = 1.0
+        if sampled >= matching.FACET_BUDGET:
+            scale = max(1.0, matched.estimate_size(searcher.reader()) / sampled)
+        events: Counter[str] = Counter()
+        speakers: Counter[str] = Counter()
+        for rid, n in per_recording.items():
+            event, names = self._about(searcher, rid)
+            if event:
+                events[event] += n
+            for name in names:
+                speakers[name] += n
+        return {
+            name: {
+                k: round(v * scale) for k, v in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
+            }
+            for name, c in (("event", events), ("speaker", speakers))
         }
-        results = searcher.search(matched, limit=1, groupedby=facets, maptype=sorting.Count)
-        found: dict[str, dict[str, int]] = {}
-        for name in facets:
-            groups = results.groups(name)
-            counts = {str(k): int(v) for k, v in groups.items() if k}
-            found[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        return found
+
+    def _about(self, searcher: Any, recording_id: str) -> tuple[str, tuple[str, ...]]:
+        """A recording's event and speakers, as its sentences hold them (kept per searcher)."""
+        known = self._known.setdefault(searcher, {})
+        if recording_id not in known:
+            doc = searcher.document(recording_id=recording_id) or {}
+            known[recording_id] = (doc.get("event", ""), tuple(doc.get("speakers", ())))
+        return known[recording_id]
+
+
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
 
 
 def rebuild_index(
