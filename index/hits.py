@@ -14,6 +14,7 @@ from typing import Any
 from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text, highlight
 from whoosh.query import Query
 
+from index import matching
 from index.passages import says, tightest_span
 from library.models import RecordingId, SearchHit
 
@@ -44,9 +45,12 @@ def moment_key(recording_id: str, start: float) -> str:
 
 
 def count(results: Any, wanted: int) -> int:
-    # An exact count would score every match: an estimate when there are many.
+    # An exact count would score every match: an estimate when there are many (as many as
+    # were wanted, or as a ranked search looks at).
     scored = int(results.scored_length())
-    return scored if scored < wanted else max(scored, int(results.estimated_length()))
+    if scored < min(wanted, matching.BUDGET):
+        return scored
+    return max(scored, int(results.estimated_length()))
 
 
 class HitMaker:

@@ -21,7 +21,7 @@ from index.schema import PAIR
 # is then the best of a sample spread over the whole library, and the count an estimate.
 # Date order, which must see every match to find the newest, is not bounded.
 BUDGET = 1000
-STRIPES = 8
+STRIPES = 64
 # Facet counts look at more: they are counts, and cost a column lookup per match, no score.
 FACET_BUDGET = 20000
 
@@ -60,17 +60,18 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
         matcher, collect = self.child.matcher, self.child.collect
         docs = int(self.subsearcher.doc_count_all())
         # This segment's part of the budget (an optimized index has one segment).
-        left = math.ceil(self.budget * docs / max(1, int(self.top_searcher.doc_count_all())))
+        budget = self.budget * docs / max(1, int(self.top_searcher.doc_count_all()))
+        taken = 0
         for stripe in range(STRIPES):
             low, high = docs * stripe // STRIPES, docs * (stripe + 1) // STRIPES
-            share = math.ceil(left / (STRIPES - stripe))
+            # Up to an even share by the end of each range, with what earlier ranges left.
+            until = math.ceil(budget * (stripe + 1) / STRIPES)
             if matcher.is_active() and matcher.id() < low:
                 matcher.skip_to(low)
-            while share > 0 and matcher.is_active() and matcher.id() < high:
+            while taken < until and matcher.is_active() and matcher.id() < high:
                 collect(matcher.id())
                 matcher.next()
-                share -= 1
-                left -= 1
+                taken += 1
 
 
 def ranked(searcher: Any, query: Query, limit: int, by_date: bool) -> Any:

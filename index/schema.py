@@ -8,7 +8,8 @@ a page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,18 @@ def schema(passages: bool = False) -> Schema:
         ),
         # Each two words said one after the other (stop words left out, as in `text`):
         # "human learning systems" is a sentence with "human learn" and "learn system".
-        pairs=TEXT(analyzer=analyzer() | BiWordFilter(PAIR), phrase=False),
+        pairs=TEXT(analyzer=analyzer() | PairFilter(PAIR), phrase=False),
     )
+
+
+class PairFilter(BiWordFilter):  # type: ignore[misc]
+    """Whoosh's BiWordFilter, which fails on a text with no words left after the stop words
+    ("Yeah. So."): such a text has no pairs."""
+
+    def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
+        tokens = iter(tokens)
+        for first in tokens:
+            yield from super().__call__(itertools.chain([first], tokens))
 
 
 def analyzer() -> Any:

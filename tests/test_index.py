@@ -104,6 +104,10 @@ def test_a_long_phrase_is_its_words_in_order_not_just_its_pairs(tmp_path: Path) 
     assert [h.start for h in ix.search('"human learning systems"').hits] == [30.0]
     assert [h.start for h in ix.search('"shared power"').hits] == [60.0]
     assert ix.search('"systems learning"').hits == ()
+    # A sentence of stop words alone ("Yeah. So.") has no words and no pairs, and indexes.
+    ix.index_recording(PANEL, cues("Yeah. So.", "Okay", "Human learning systems, yes."))
+    found = ix.search('"human learning systems"').hits
+    assert sorted(h.recording_id for h in found) == ["panel", "talk"]
     ix.close()
 
 
@@ -229,4 +233,33 @@ def test_hits_per_recording_are_capped_and_facets_counted(tmp_path: Path) -> Non
     assert {h.recording_id for h in dated.hits} == {"many"}
     newest = ix.search("trust", options=SearchOptions(sort="date", per_recording=1))
     assert [h.recording_id for h in newest.hits] == ["many", "other"]
+    ix.close()
+
+
+def test_words_said_everywhere_are_scored_in_a_sample_from_across_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index import matching
+    from index.search import SearchOptions
+
+    ix = TranscriptIndex(tmp_path / "ix")
+    for n in range(16):  # oldest first: document numbers follow the order of indexing
+        talk = recording(f"r{n:02d}", f"Talk {n}", f"Event {n % 2}", (f"Speaker {n % 4}",))
+        ix.index_recording(talk, cues(*(f"Trust point {i}." for i in range(10)), step=60))
+    monkeypatch.setattr(matching, "BUDGET", 16)  # 16 of the 160 matching sentences
+    monkeypatch.setattr(matching, "FACET_BUDGET", 80)
+    one_each = SearchOptions(per_recording=1, facets=True)
+    for _ in ("segment per recording", "merged into one"):
+        # The first 16 matches would be two recordings' sentences; the sample spans them all.
+        results = ix.search("trust", limit=16, options=one_each)
+        seen = sorted(int(h.recording_id[1:]) for h in results.hits)
+        assert len(seen) >= 12 and seen[0] <= 1 and seen[-1] >= 14
+        ix.optimize()
+    assert results.total == 160  # the count is the index's estimate, not the sample's
+    # Counted in a sample of 80 and scaled up to the 160 that match.
+    assert results.facets["event"] == {"Event 0": 80, "Event 1": 80}
+    assert sum(results.facets["speaker"].values()) == 160
+    # Newest first looks at every match.
+    newest = ix.search("trust", limit=3, options=SearchOptions(sort="date", per_recording=1))
+    assert len(newest.hits) == 3
     ix.close()
