@@ -48,48 +48,89 @@ def said(clause: Query) -> list[str]:
 
 
 class _Bounded(WrappingCollector):  # type: ignore[misc]
-    """Passes at most ``budget`` matching documents of the whole index to the collector it
-    wraps, an even share from each of ``STRIPES`` ranges of document numbers (a share a
+    """Passes matching documents to the collector it wraps: only those of the recordings in
+    ``within`` (all when None), and at most ``budget`` of them in the whole index (no limit
+    when None), an even share from each of ``STRIPES`` ranges of document numbers (a share a
     range cannot use passes to the ranges after it)."""
 
-    def __init__(self, child: Any, budget: int) -> None:
+    def __init__(self, child: Any, budget: int | None, within: Within) -> None:
         super().__init__(child)
         self.budget = budget
+        self.within = within
 
     def collect_matches(self) -> None:
-        matcher, collect = self.child.matcher, self.child.collect
+        matcher, collect, within = self.child.matcher, self.child.collect, self.within
         docs = int(self.subsearcher.doc_count_all())
+        if not docs:
+            return
+        if within is not None:
+            ids = self.subsearcher.reader().column_reader("recording_id", translate=False)
         # This segment's part of the budget (an optimized index has one segment).
-        budget = self.budget * docs / max(1, int(self.top_searcher.doc_count_all()))
-        taken = 0
+        share = (self.budget or 0) * docs / max(1, int(self.top_searcher.doc_count_all()))
+        taken = looked = 0
         for stripe in range(STRIPES):
             low, high = docs * stripe // STRIPES, docs * (stripe + 1) // STRIPES
-            # Up to an even share by the end of each range, with what earlier ranges left.
-            until = math.ceil(budget * (stripe + 1) / STRIPES)
+            # Up to an even share by the end of each range, with what earlier ranges left;
+            # matches of recordings out of reach are passed over, up to four times as many.
+            until = math.inf if self.budget is None else math.ceil(share * (stripe + 1) / STRIPES)
             if matcher.is_active() and matcher.id() < low:
                 matcher.skip_to(low)
-            while taken < until and matcher.is_active() and matcher.id() < high:
-                collect(matcher.id())
+            while taken < until and looked < 5 * until and matcher.is_active():
+                doc = matcher.id()
+                if doc >= high:
+                    break
+                looked += 1
+                if within is None or ids[doc] in within:
+                    collect(doc)
+                    taken += 1
                 matcher.next()
-                taken += 1
 
 
-def ranked(searcher: Any, query: Query, limit: int, by_date: bool) -> Any:
-    """The best ``limit`` matches of ``query``, by score within the budget, or newest first."""
+# The recordings a search may show (their ids as the recording_id column holds them), or None
+# for all of them.
+Within = frozenset[bytes] | None
+
+
+def recordings_where(searcher: Any, condition: Query) -> frozenset[bytes]:
+    """The recordings whose documents meet ``condition``, a condition on a recording's own
+    fields (visibility, event, ...), which all its documents share: its first one decides.
+    A look at one document per recording, not a walk over every document."""
+    firsts = sorted(
+        (number, rid)
+        for rid in searcher.lexicon("recording_id")
+        if (number := searcher.document_number(recording_id=rid.decode())) is not None
+    )
+    matcher = condition.matcher(searcher)
+    found = set()
+    for number, rid in firsts:
+        if matcher.is_active() and matcher.id() < number:
+            matcher.skip_to(number)
+        if not matcher.is_active():
+            break
+        if matcher.id() == number:
+            found.add(rid)
+    return frozenset(found)
+
+
+def ranked(searcher: Any, query: Query, limit: int, by_date: bool, within: Within = None) -> Any:
+    """The best ``limit`` matches of ``query`` within the budget, or all of them newest
+    first; only those of the recordings ``within``."""
     if by_date:
-        return searcher.search(query, limit=limit, sortedby="recorded", reverse=True)
-    collector = _Bounded(searcher.collector(limit=limit), BUDGET)
+        child = searcher.collector(limit=limit, sortedby="recorded", reverse=True)
+        collector = _Bounded(child, None, within)
+    else:
+        collector = _Bounded(searcher.collector(limit=limit), BUDGET, within)
     searcher.search_with_collector(query, collector)
     return collector.results()
 
 
 def count_by(
-    searcher: Any, query: Query, column: str, budget: int | None
+    searcher: Any, query: Query, column: str, budget: int, within: Within = None
 ) -> tuple[dict[str, int], int]:
     """Matching documents per value of a sortable field (within ``budget`` matches, taken as
-    :func:`ranked` takes them; all when None), and how many matches were counted."""
+    :func:`ranked` takes them), and how many matches were counted."""
     child = searcher.collector(limit=1, groupedby=sorting.FieldFacet(column), maptype=sorting.Count)
-    collector = _Bounded(child, budget) if budget is not None else child
+    collector = _Bounded(child, budget, within)
     searcher.search_with_collector(query, collector)
     groups = collector.results().groups(column)
     counts = {str(k): int(v) for k, v in groups.items() if k}

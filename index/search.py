@@ -24,7 +24,7 @@ from typing import Any
 
 from whoosh.query import And, NumericRange, Or, Query, Term
 
-from index import matching
+from index import matching, postings
 from index.fusion import with_meaning
 from index.hits import CANDIDATES, PER_RECORDING, Found, HitMaker, count
 from index.query import ParsedQuery, parse_query, with_corrections
@@ -33,6 +33,8 @@ from index.scoring import MemoryBM25F
 from index.semantic import SemanticIndex
 from library.errors import QueryError
 from library.models import Recording, SearchResults, Segment
+
+postings.install()
 
 # A writer waits this long for another process's write lock before giving up (LockError).
 _WRITE_TIMEOUT = 120.0
@@ -50,6 +52,12 @@ class SearchOptions:
     sort: str = "relevance"  # or "date": newest recording first
     per_recording: int = PER_RECORDING
     facets: bool = False
+
+
+@dataclass(frozen=True)
+class _Scope:
+    narrow: list[Query]  # filters that are part of the query
+    within: matching.Within  # the recordings the other filters allow (None: no others)
 
 
 class TranscriptIndex:
@@ -80,7 +88,7 @@ class TranscriptIndex:
         self._known: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, tuple[str, ...]]]] = (
             weakref.WeakKeyDictionary()
         )
-        self._allowed: weakref.WeakKeyDictionary[Any, dict[str, list[str]]] = (
+        self._allowed: weakref.WeakKeyDictionary[Any, dict[str, frozenset[bytes]]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -217,16 +225,17 @@ class TranscriptIndex:
         fixes = self._corrections(searcher, parsed)
         suggestion = with_corrections(parsed, fixes) if fixes else ""
         filters = self._filters(options)
-        found = self._run(searcher, clauses, filters, limit, options)
+        scope = self._scope(searcher, filters)
+        found = self._run(searcher, clauses, scope, limit, options)
         corrected = False
         if not found.hits and fixes:
             fixed = self._run(
-                searcher, self._clauses(parse_query(suggestion)), filters, limit, options
+                searcher, self._clauses(parse_query(suggestion)), scope, limit, options
             )
             found, corrected = fixed, bool(fixed.hits)
         facets = {}
         if options.facets and found.matched is not None:
-            facets = self._facets(searcher, found.matched)
+            facets = self._facets(searcher, found.matched, scope.within)
         hits, total = found.hits, found.total
         if self.semantic is not None and options.sort == "relevance":
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
@@ -242,22 +251,40 @@ class TranscriptIndex:
         """The recordings a search may show, after its filters (visibility, event, ...)."""
         if not filters:
             return [t.decode() for t in searcher.lexicon("recording_id")]
-        allowed = self._allowed.setdefault(searcher, {})
+        return sorted(rid.decode() for rid in self._within(searcher, filters))
+
+    def _within(self, searcher: Any, filters: list[Query]) -> frozenset[bytes]:
+        """The recordings ``filters`` allow, found once per searcher (the same few sets of
+        filters, visibility above all, come with every search)."""
+        known = self._allowed.setdefault(searcher, {})
         key = repr(filters)
-        if key not in allowed:
-            ids, _ = matching.count_by(searcher, And(filters), "recording_id", None)
-            allowed[key] = sorted(ids)
-        return allowed[key]
+        if key not in known:
+            known[key] = matching.recordings_where(searcher, And(filters))
+        return known[key]
+
+    def _scope(self, searcher: Any, filters: list[Query]) -> _Scope:
+        """Filters that keep a small part of the index stay in the query, where they make
+        matching cheaper. Those that keep most of it (visibility, as a rule) become the set of
+        recordings they allow, checked per match: intersecting with a list of nearly every
+        document would walk all of it on every search."""
+        half = searcher.doc_count_all() / 2
+        narrow: list[Query] = []
+        broad: list[Query] = []
+        for condition in filters:
+            wide = condition.estimate_size(searcher.reader()) > half
+            (broad if wide else narrow).append(condition)
+        return _Scope(narrow, self._within(searcher, broad) if broad else None)
 
     def _run(
         self,
         searcher: Any,
         clauses: list[Query],
-        filters: list[Query],
+        scope: _Scope,
         limit: int,
         options: SearchOptions,
     ) -> Found:
         """Moments with all terms near each other first, then those with most of them."""
+        filters, within = scope.narrow, scope.within
         strict = And([And(clauses), *filters])
         wanted = limit * CANDIDATES
         by_date = options.sort == "date"
@@ -268,12 +295,12 @@ class TranscriptIndex:
         # A phrase of three words or more is every two of them next to each other: its
         # order is checked in each hit's own words.
         phrases = [matching.said(c) for c in clauses if len(matching.leaves(c)) > 1]
-        results = matching.ranked(searcher, strict, wanted, by_date)
+        results = matching.ranked(searcher, strict, wanted, by_date, within)
         hits = self._maker.make(results, limit, options.per_recording, terms, phrases=phrases)
         total = count(results, wanted)
         if len(hits) < limit:  # the words may be said together across sentences
             passages = self._current_searcher(passages=True)
-            spread = matching.ranked(passages, strict, wanted, by_date)
+            spread = matching.ranked(passages, strict, wanted, by_date, within)
             hits += self._maker.make(spread, limit, options.per_recording, terms, hits, phrases)
             total += count(spread, wanted)
         matched: Query | None = strict if hits else None
@@ -282,7 +309,7 @@ class TranscriptIndex:
             # Most of the words: at least half of them, more matched ranking higher.
             need = math.ceil(len(clauses) / 2)
             loose = And([Or(clauses, minmatch=need, scale=0.9), *filters])
-            more = matching.ranked(searcher, loose, wanted, by_date)
+            more = matching.ranked(searcher, loose, wanted, by_date, within)
             seen = {(h.recording_id, h.start) for h in hits}
             extra = [
                 h
@@ -306,12 +333,14 @@ class TranscriptIndex:
             for term in matching.leaves(clause)
         )
 
-    def _facets(self, searcher: Any, matched: Query) -> dict[str, dict[str, int]]:
+    def _facets(
+        self, searcher: Any, matched: Query, within: matching.Within
+    ) -> dict[str, dict[str, int]]:
         """Moments (sentences) per event and per speaker among what matched: counted per
         recording (a column lookup per match), then by each recording's event and speakers.
         Past ``FACET_BUDGET`` matches the counts are those of an even sample, scaled up."""
         per_recording, sampled = matching.count_by(
-            searcher, matched, "recording_id", matching.FACET_BUDGET
+            searcher, matched, "recording_id", matching.FACET_BUDGET, within
         )
         scale = 1.0
         if sampled >= matching.FACET_BUDGET:

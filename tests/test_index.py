@@ -10,7 +10,7 @@ import pytest
 
 from index.search import TranscriptIndex, rebuild_index
 from library.errors import QueryError
-from library.models import Recording, RecordingId, RecordingMeta, Segment, Status
+from library.models import Recording, RecordingId, RecordingMeta, Segment, Status, Visibility
 
 
 def recording(rid: str, title: str, event: str = "", speakers: tuple[str, ...] = ()) -> Recording:
@@ -262,4 +262,56 @@ def test_words_said_everywhere_are_scored_in_a_sample_from_across_the_library(
     # Newest first looks at every match.
     newest = ix.search("trust", limit=3, options=SearchOptions(sort="date", per_recording=1))
     assert len(newest.hits) == 3
+    # A filter that keeps most of the index (visibility) is a set of recordings checked per
+    # match: the private recording's sentences are never shown, scored or counted.
+    secret = recording("secret", "Secret", "Event 0", ("Speaker 0",))
+    secret = dataclasses.replace(
+        secret, meta=dataclasses.replace(secret.meta, visibility=Visibility.PRIVATE)
+    )
+    ix.index_recording(secret, cues("Trust, the secret kind.", step=60))
+    for sort in ("relevance", "date"):
+        public = SearchOptions(visibilities=["public"], sort=sort, facets=True)
+        results = ix.search("trust secret", limit=50, options=public)
+        assert results.hits and "secret" not in {h.recording_id for h in results.hits}
+    assert ix.search("secret", options=SearchOptions(visibilities=["public"])).hits == ()
+    assert [h.recording_id for h in ix.search("secret").hits] == ["secret"]
+    ix.close()
+
+
+def test_stepping_through_postings_by_binary_search_lands_where_whoosh_s_own_step_does(
+    tmp_path: Path,
+) -> None:
+    import random
+
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    from index import postings
+
+    ix = TranscriptIndex(tmp_path / "ix")
+    rng = random.Random(3)
+    # Words in many sentences, several blocks of postings each (Whoosh's blocks hold 128).
+    texts = [
+        " ".join(rng.sample(["trust", "power", "learning", "care", "time"], 2)) for _ in range(900)
+    ]
+    ix.index_recording(TALK, cues(*texts))
+    searcher = ix._current_searcher()
+
+    def walk(word: str, targets: list[int]) -> list[int | None]:
+        matcher = searcher.postings("text", word)
+        landed: list[int | None] = []
+        for target in targets:
+            if matcher.is_active():
+                matcher.skip_to(target)
+            landed.append(matcher.id() if matcher.is_active() else None)
+        return landed
+
+    assert W3LeafMatcher.skip_to is postings.skip_to  # installed by index.search
+    for word in ("trust", "care"):
+        targets = [*sorted(rng.randrange(0, 1000) for _ in range(120)), 950, 2000]
+        fast = walk(word, targets)
+        postings.uninstall()
+        try:
+            assert walk(word, targets) == fast
+        finally:
+            postings.install()
     ix.close()
