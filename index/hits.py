@@ -7,12 +7,12 @@ Highlighting re-tokenizes only the sentences shown, with the query's own terms.
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text, highlight
-from whoosh.query import Query
 
 from index import matching
 from index.passages import says, tightest_span
@@ -35,7 +35,8 @@ class _MarkFormatter(HtmlFormatter):  # type: ignore[misc]
 class Found:
     hits: list[SearchHit]
     total: int
-    matched: Query | None  # the query whose matches the hits are (for facet counts)
+    # The results the hits come from and their matches per recording (asked for facets).
+    counted: tuple[Any, Counter[bytes]] | None
     exact: int  # how many of the hits have every word of the query near each other
 
 
@@ -50,7 +51,7 @@ def count(results: Any, wanted: int) -> int:
     scored = int(results.scored_length())
     if scored < min(wanted, matching.BUDGET):
         return scored
-    return max(scored, int(results.estimated_length()))
+    return max(scored, matching.estimate(results))
 
 
 class HitMaker:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from whoosh import sorting
 from whoosh.collectors import WrappingCollector
 from whoosh.query import And, Query, Term
 
@@ -20,10 +20,8 @@ from index.schema import PAIR
 # thousands of sentences cost about the same in a library of 3,000 hours as of 300: the page
 # is then the best of a sample spread over the whole library, and the count an estimate.
 # Date order, which must see every match to find the newest, is not bounded.
-BUDGET = 1000
+BUDGET = 500
 STRIPES = 64
-# Facet counts look at more: they are counts, and cost a column lookup per match, no score.
-FACET_BUDGET = 20000
 
 
 def phrase(terms: Sequence[str]) -> Query:
@@ -53,17 +51,21 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
     when None), an even share from each of ``STRIPES`` ranges of document numbers (a share a
     range cannot use passes to the ranges after it)."""
 
-    def __init__(self, child: Any, budget: int | None, within: Within) -> None:
+    def __init__(
+        self, child: Any, budget: int | None, within: Within, tally: Counter[bytes] | None
+    ) -> None:
         super().__init__(child)
         self.budget = budget
         self.within = within
+        self.tally = tally
 
     def collect_matches(self) -> None:
         matcher, collect, within = self.child.matcher, self.child.collect, self.within
         docs = int(self.subsearcher.doc_count_all())
         if not docs:
             return
-        if within is not None:
+        tally = self.tally
+        if within is not None or tally is not None:
             ids = self.subsearcher.reader().column_reader("recording_id", translate=False)
         # This segment's part of the budget (an optimized index has one segment).
         share = (self.budget or 0) * docs / max(1, int(self.top_searcher.doc_count_all()))
@@ -80,9 +82,12 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
                 if doc >= high:
                     break
                 looked += 1
-                if within is None or ids[doc] in within:
+                rid = ids[doc] if within is not None or tally is not None else b""
+                if within is None or rid in within:
                     collect(doc)
                     taken += 1
+                    if tally is not None:
+                        tally[rid] += 1
                 matcher.next()
 
 
@@ -112,26 +117,34 @@ def recordings_where(searcher: Any, condition: Query) -> frozenset[bytes]:
     return frozenset(found)
 
 
-def ranked(searcher: Any, query: Query, limit: int, by_date: bool, within: Within = None) -> Any:
+def ranked(
+    searcher: Any,
+    query: Query,
+    limit: int,
+    by_date: bool,
+    within: Within = None,
+    tally: Counter[bytes] | None = None,
+) -> Any:
     """The best ``limit`` matches of ``query`` within the budget, or all of them newest
-    first; only those of the recordings ``within``."""
+    first; only those of the recordings ``within``. With ``tally``, counts there the matches
+    it looked at per recording (a column lookup each)."""
     if by_date:
         child = searcher.collector(limit=limit, sortedby="recorded", reverse=True)
-        collector = _Bounded(child, None, within)
+        collector = _Bounded(child, None, within, tally)
     else:
-        collector = _Bounded(searcher.collector(limit=limit), BUDGET, within)
+        collector = _Bounded(searcher.collector(limit=limit), BUDGET, within, tally)
     searcher.search_with_collector(query, collector)
     return collector.results()
 
 
-def count_by(
-    searcher: Any, query: Query, column: str, budget: int, within: Within = None
-) -> tuple[dict[str, int], int]:
-    """Matching documents per value of a sortable field (within ``budget`` matches, taken as
-    :func:`ranked` takes them), and how many matches were counted."""
-    child = searcher.collector(limit=1, groupedby=sorting.FieldFacet(column), maptype=sorting.Count)
-    collector = _Bounded(child, budget, within)
-    searcher.search_with_collector(query, collector)
-    groups = collector.results().groups(column)
-    counts = {str(k): int(v) for k, v in groups.items() if k}
-    return counts, sum(counts.values())
+def scale(results: Any, tally: Counter[bytes]) -> float:
+    """By how much to multiply what :func:`ranked` counted for the whole index: past the
+    budget, what it looked at is an even sample of the index."""
+    looked = sum(tally.values())
+    return 1.0 if looked < BUDGET else max(1.0, estimate(results) / looked)
+
+
+def estimate(results: Any) -> int:
+    """How many documents match the query of ``results``, from its terms' document counts
+    (the collector counts only what it looked at)."""
+    return int(results.q.estimate_size(results.searcher.reader()))

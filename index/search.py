@@ -234,8 +234,8 @@ class TranscriptIndex:
             )
             found, corrected = fixed, bool(fixed.hits)
         facets = {}
-        if options.facets and found.matched is not None:
-            facets = self._facets(searcher, found.matched, scope.within)
+        if options.facets and found.counted is not None:
+            facets = self._facets(searcher, *found.counted)
         hits, total = found.hits, found.total
         if self.semantic is not None and options.sort == "relevance":
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
@@ -295,7 +295,8 @@ class TranscriptIndex:
         # A phrase of three words or more is every two of them next to each other: its
         # order is checked in each hit's own words.
         phrases = [matching.said(c) for c in clauses if len(matching.leaves(c)) > 1]
-        results = matching.ranked(searcher, strict, wanted, by_date, within)
+        tally: Counter[bytes] | None = Counter() if options.facets else None
+        results = matching.ranked(searcher, strict, wanted, by_date, within, tally)
         hits = self._maker.make(results, limit, options.per_recording, terms, phrases=phrases)
         total = count(results, wanted)
         if len(hits) < limit:  # the words may be said together across sentences
@@ -303,13 +304,14 @@ class TranscriptIndex:
             spread = matching.ranked(passages, strict, wanted, by_date, within)
             hits += self._maker.make(spread, limit, options.per_recording, terms, hits, phrases)
             total += count(spread, wanted)
-        matched: Query | None = strict if hits else None
+        counted = (results, tally) if hits and tally is not None else None
         exact = len(hits)
         if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses):
             # Most of the words: at least half of them, more matched ranking higher.
             need = math.ceil(len(clauses) / 2)
             loose = And([Or(clauses, minmatch=need, scale=0.9), *filters])
-            more = matching.ranked(searcher, loose, wanted, by_date, within)
+            loose_tally: Counter[bytes] | None = Counter() if options.facets else None
+            more = matching.ranked(searcher, loose, wanted, by_date, within, loose_tally)
             seen = {(h.recording_id, h.start) for h in hits}
             extra = [
                 h
@@ -319,8 +321,8 @@ class TranscriptIndex:
             hits = (hits + extra)[:limit]
             total = max(total, count(more, wanted))
             if hits:  # facets count what the page shows: the loose query holds the strict one
-                matched = loose
-        return Found(hits, total, matched, exact)
+                counted = (more, loose_tally) if loose_tally is not None else None
+        return Found(hits, total, counted, exact)
 
     @staticmethod
     def _all_known(searcher: Any, clauses: list[Query]) -> bool:
@@ -334,29 +336,22 @@ class TranscriptIndex:
         )
 
     def _facets(
-        self, searcher: Any, matched: Query, within: matching.Within
+        self, searcher: Any, results: Any, tally: Counter[bytes]
     ) -> dict[str, dict[str, int]]:
-        """Moments (sentences) per event and per speaker among what matched: counted per
-        recording (a column lookup per match), then by each recording's event and speakers.
-        Past ``FACET_BUDGET`` matches the counts are those of an even sample, scaled up."""
-        per_recording, sampled = matching.count_by(
-            searcher, matched, "recording_id", matching.FACET_BUDGET, within
-        )
-        scale = 1.0
-        if sampled >= matching.FACET_BUDGET:
-            scale = max(1.0, matched.estimate_size(searcher.reader()) / sampled)
+        """Moments (sentences) per event and per speaker among what matched, from the
+        matches per recording the search counted as it went: exact up to its budget, then
+        scaled up from its even sample of the index."""
+        scale = matching.scale(results, tally)
         events: Counter[str] = Counter()
         speakers: Counter[str] = Counter()
-        for rid, n in per_recording.items():
-            event, names = self._about(searcher, rid)
+        for rid, n in tally.items():
+            event, names = self._about(searcher, rid.decode())
             if event:
                 events[event] += n
             for name in names:
                 speakers[name] += n
         return {
-            name: {
-                k: round(v * scale) for k, v in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
-            }
+            name: {k: round(v * scale) for k, v in sorted(c.items(), key=_most_first)}
             for name, c in (("event", events), ("speaker", speakers))
         }
 
