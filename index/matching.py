@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -66,7 +68,7 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
             return
         tally = self.tally
         if within is not None or tally is not None:
-            ids = self.subsearcher.reader().column_reader("recording_id", translate=False)
+            ids = _recording_ids(self.subsearcher.reader())
         # This segment's part of the budget (an optimized index has one segment).
         share = (self.budget or 0) * docs / max(1, int(self.top_searcher.doc_count_all()))
         taken = looked = 0
@@ -89,6 +91,19 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
                     if tally is not None:
                         tally[rid] += 1
                 matcher.next()
+
+
+_IDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_IDS_LOCK = threading.Lock()
+
+
+def _recording_ids(reader: Any) -> Any:
+    """A segment's recording_id column, loaded into memory once per segment reader (loading
+    it is an array read of one entry per document: 10 ms at 3,200 h)."""
+    with _IDS_LOCK:
+        if reader not in _IDS:
+            _IDS[reader] = reader.column_reader("recording_id", translate=False)
+        return _IDS[reader]
 
 
 # The recordings a search may show (their ids as the recording_id column holds them), or None
