@@ -70,13 +70,15 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
         if within is not None or tally is not None:
             ids = _recording_ids(self.subsearcher.reader())
         # This segment's part of the budget (an optimized index has one segment).
-        share = (self.budget or 0) * docs / max(1, int(self.top_searcher.doc_count_all()))
+        part = docs / max(1, int(self.top_searcher.doc_count_all()))
+        share = (self.budget or 0) * part
+        stripes = max(1, round(STRIPES * part))  # the segment's part of the ranges too
         taken = looked = 0
-        for stripe in range(STRIPES):
-            low, high = docs * stripe // STRIPES, docs * (stripe + 1) // STRIPES
+        for stripe in range(stripes):
+            low, high = docs * stripe // stripes, docs * (stripe + 1) // stripes
             # Up to an even share by the end of each range, with what earlier ranges left;
             # matches of recordings out of reach are passed over, up to four times as many.
-            until = math.inf if self.budget is None else math.ceil(share * (stripe + 1) / STRIPES)
+            until = math.inf if self.budget is None else math.ceil(share * (stripe + 1) / stripes)
             if matcher.is_active() and matcher.id() < low:
                 matcher.skip_to(low)
             while taken < until and looked < 5 * until and matcher.is_active():
