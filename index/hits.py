@@ -86,11 +86,14 @@ class HitMaker:
             rid = fields["recording_id"]
             if count.get(rid, 0) >= per_recording:
                 continue
+            # Each sentence's terms, analysed once: for the order of phrases and the span.
+            cues = fields.get("cues")
+            cue_terms = [self.terms([c[2]]) for c in cues] if cues else []
             if phrases:
-                said = self.terms([fields["text"]])
+                said = [t for ts in cue_terms for t in ts] or self.terms([fields["text"]])
                 if not all(says(said, phrase) for phrase in phrases):
                     continue
-            start, end, text = self.moment(fields, terms, phrases)
+            start, end, text = self.moment(fields, cue_terms, terms, phrases)
             if (rid, start) in seen:
                 continue
             seen.add((rid, start))
@@ -112,14 +115,19 @@ class HitMaker:
                 break
         return hits
 
+    @staticmethod
     def moment(
-        self, fields: dict[str, Any], terms: set[str], phrases: Sequence[Sequence[str]] = ()
+        fields: dict[str, Any],
+        cue_terms: Sequence[Sequence[str]],
+        terms: set[str],
+        phrases: Sequence[Sequence[str]] = (),
     ) -> tuple[float, float, str]:
-        """A cue as it is; a passage narrowed to its tightest run of sentences."""
+        """A cue as it is; a passage (its sentences' terms in ``cue_terms``) narrowed to its
+        tightest run of sentences."""
         cues = fields.get("cues")
         if not cues:
             return float(fields["start"]), float(fields["end"]), fields["text"]
-        first, last = tightest_span([self.terms([c[2]]) for c in cues], terms, phrases)
+        first, last = tightest_span(cue_terms, terms, phrases)
         text = " ".join(c[2].strip() for c in cues[first : last + 1])
         return float(cues[first][0]), float(cues[last][1]), text
 

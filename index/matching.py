@@ -67,7 +67,8 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
         if not docs:
             return
         tally = self.tally
-        if within is not None or tally is not None:
+        by_recording = within is not None or tally is not None
+        if by_recording:
             ids = _recording_ids(self.subsearcher.reader())
         # This segment's part of the budget (an optimized index has one segment).
         part = docs / max(1, int(self.top_searcher.doc_count_all()))
@@ -86,7 +87,7 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
                 if doc >= high:
                     break
                 looked += 1
-                rid = ids[doc] if within is not None or tally is not None else b""
+                rid = ids[doc] if by_recording else b""
                 if within is None or rid in within:
                     collect(doc)
                     taken += 1
