@@ -58,6 +58,8 @@ def test_search_prints_title_time_snippet_and_link(library: tuple[Path, str]) ->
     home, rid = library
     result = recall(home, "search", "fellow americans")
     assert result.exit_code == 0
+    # The count is of the moments listed (matching documents, passages among them, are more).
+    assert result.stdout.startswith("1 moment(s) for 'fellow americans'")
     assert "Inaugural address — 1961" in result.stdout
     assert "0:00–0:" in result.stdout
     assert f"http://127.0.0.1:8000/r/{rid}?t=" in result.stdout

@@ -317,7 +317,9 @@ def search(
         err.print(Text(f"No moments found for {query!r}."))
         return
     base = services.config.library.base_url.rstrip("/")
-    out.print(Text(f"{results.total} moment(s) for {query!r}", style="dim"))
+    shown = len(results.hits)
+    more = f", of about {results.total:,} matches" if results.total > shown else ""
+    out.print(Text(f"{shown} moment(s) for {query!r}{more}", style="dim"))
     for hit in results.hits:
         heading = Text(hit.title, style="bold")
         if hit.event:
