@@ -8,7 +8,9 @@ a page.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,9 +75,27 @@ class PairFilter(BiWordFilter):  # type: ignore[misc]
             yield from super().__call__(itertools.chain([first], tokens))
 
 
+# A word, as Whoosh's RegexTokenizer finds words by default ("3.5", "it's" -> "it", "s").
+WORD = re.compile(r"[\w\*]+(\.?[\w\*]+)*")
+# Shorter words are stop words (Whoosh's StopFilter default).
+MIN_WORD = 2
+
+
 def analyzer() -> Any:
     # Porter2 (Snowball English): "letting" -> "let", where Porter gives "lett".
-    return StemmingAnalyzer(stemfn=english_stem, stoplist=SPEECH_STOP_WORDS)
+    return StemmingAnalyzer(
+        expression=WORD, stemfn=english_stem, stoplist=SPEECH_STOP_WORDS, minsize=MIN_WORD
+    )
+
+
+@functools.lru_cache(maxsize=50_000)
+def term_of(word: str) -> str:
+    """The index term of one word as :func:`analyzer` finds it: lowercased, and stemmed
+    unless it is a stop word (a stop word is kept as it is, not indexed)."""
+    word = word.lower()
+    if len(word) < MIN_WORD or word in SPEECH_STOP_WORDS:
+        return word
+    return str(english_stem(word))
 
 
 PASSAGES = "passages"  # the passages' index, beside the sentences' in the same directory

@@ -24,7 +24,7 @@ from typing import Any
 
 from whoosh.query import And, NumericRange, Or, Query, Term
 
-from index import matching, postings
+from index import matching, postings, spelling
 from index.fusion import with_meaning
 from index.hits import CANDIDATES, PER_RECORDING, Found, HitMaker, count
 from index.query import ParsedQuery, parse_query, with_corrections
@@ -171,18 +171,14 @@ class TranscriptIndex:
     def _corrections(self, searcher: Any, parsed: ParsedQuery) -> dict[str, str]:
         """Misspelled words -> the index's own nearest word. Short words are left alone (too
         many near neighbours), and a correction keeps the first letter."""
-        corrector = searcher.corrector("text")
         fixes: dict[str, str] = {}
         for word in {w for group in (*parsed.phrases, parsed.words) for w in group}:
             terms = self._maker.terms([word])
             if len(word) < 5 or not terms or any(searcher.doc_frequency("text", t) for t in terms):
                 continue
-            # prefix=1: only words with the same first letter are compared, which keeps the
-            # lookup from scanning the whole vocabulary (20 ms a word at 32 h without it).
-            distance = 1 if len(word) < 8 else 2
-            suggestions = corrector.suggest(word, limit=1, maxdist=distance, prefix=1)
-            if suggestions:
-                fixes[word] = suggestions[0]
+            fix = spelling.nearest(searcher, "text", word, 1 if len(word) < 8 else 2)
+            if fix:
+                fixes[word] = fix
         return fixes
 
     def _filters(self, options: SearchOptions) -> list[Query]:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import html
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,6 +83,38 @@ def test_snippets_escape_html(index: TranscriptIndex) -> None:
     hit = index.search("budgets").hits[0]
     assert hit.snippet == "Controlling <mark>budgets</mark> is hard &lt;really&gt;."
     assert hit.title == "Panel <b>"  # raw; escaping is the page's job
+
+
+def test_snippets_mark_what_whoosh_highlight_marks() -> None:
+    """hits.snippet stands in for Whoosh's highlight() with the index's analyzer: the same
+    words marked, the same escaping, on real transcripts and awkward text."""
+    import random
+
+    from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text, highlight
+
+    from index.hits import snippet
+    from index.schema import analyzer
+
+    class Marks(HtmlFormatter):  # type: ignore[misc]
+        def format_token(self, text: str, token: object, replace: bool = False) -> str:
+            return f"<mark>{self._text(get_text(text, token, replace))}</mark>"
+
+    data = Path(__file__).parent / "data"
+    texts = [line for f in sorted(data.glob("*.txt")) for line in f.read_text().splitlines()]
+    texts += [
+        'Controlling budgets is hard <really> & "quoted".',
+        "It's 3.5 million, e.g. U.S.A.-style; don't stop—WAIT!",
+        "Café naïve coöperation: the *star* words, A I, x y z.",
+        "",
+        "   ",
+    ]
+    analyse = analyzer()
+    rng = random.Random(5)
+    for text in texts:
+        stems = [t.text for t in analyse(text)] or ["nothing"]
+        for terms in ({*rng.sample(stems, min(3, len(stems)))}, {"the", "a", "it"}, set(stems)):
+            whoosh = highlight(text, terms, analyse, WholeFragmenter(), Marks(), top=1)
+            assert snippet(text, terms) == (whoosh or html.escape(text, quote=False)), text
 
 
 def test_phrase_queries_need_the_words_in_order(index: TranscriptIndex) -> None:
@@ -314,4 +347,47 @@ def test_stepping_through_postings_by_binary_search_lands_where_whoosh_s_own_ste
             assert walk(word, targets) == fast
         finally:
             postings.install()
+    ix.close()
+
+
+def test_block_intersection_finds_and_scores_what_whoosh_s_intersection_does(
+    tmp_path: Path,
+) -> None:
+    import random
+
+    from whoosh.query import And, Term
+
+    from index import postings
+
+    ix = TranscriptIndex(tmp_path / "ix")
+    rng = random.Random(4)
+    words = ["trust", "power", "learning", "care", "time", "place"]
+    # Several blocks of postings each, some words said twice in a sentence (weights of 2).
+    texts = [" ".join(rng.choices(words, k=rng.randint(1, 4))) for _ in range(1500)]
+    ix.index_recording(TALK, cues(*texts))
+    searcher = ix._current_searcher()
+
+    def walk(query: And, targets: list[tuple[int, int]], fast: bool) -> list[tuple[int, float]]:
+        """Skips to each target, then takes a few matches (id and score) one by one."""
+        matcher = query.matcher(searcher, searcher.context())
+        if fast:
+            matcher = postings.Conjunction.of(matcher)
+            assert matcher is not None
+        seen: list[tuple[int, float]] = []
+        for target, steps in targets:
+            if matcher.is_active() and target > matcher.id():
+                matcher.skip_to(target)
+            for _ in range(steps):
+                if not matcher.is_active():
+                    break
+                seen.append((matcher.id(), matcher.score()))
+                matcher.next()
+        return seen
+
+    for terms in (["trust", "care"], ["power", "time", "place"], ["learn", "trust"]):
+        query = And([Term("text", t) for t in terms])
+        spots = [*sorted(rng.randrange(0, 1600) for _ in range(200)), 2000]
+        targets = [(spot, rng.randint(0, 3)) for spot in spots]
+        whoosh = walk(query, targets, fast=False)
+        assert len(whoosh) > 40 and walk(query, targets, fast=True) == whoosh
     ix.close()
