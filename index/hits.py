@@ -14,7 +14,7 @@ from typing import Any
 
 from index import matching
 from index.passages import says, tightest_span
-from index.schema import WORD, term_of
+from index.schema import WORD, index_terms, term_of
 from library.models import RecordingId, SearchHit
 
 # At most this many hits of one recording, so the first page shows several recordings.
@@ -49,12 +49,10 @@ def count(results: Any, wanted: int) -> int:
 class HitMaker:
     """Hits from Whoosh results, analysing text as the index does."""
 
-    def __init__(self, analyzer: Any) -> None:
-        self.analyzer = analyzer
-
-    def terms(self, words: Iterable[str]) -> list[str]:
+    @staticmethod
+    def terms(words: Iterable[str]) -> list[str]:
         """The index terms of ``words``, in order (stemmed, stop words left out)."""
-        return [t.text for w in words for t in self.analyzer(w)]
+        return [term for word in words for term in index_terms(word)]
 
     def make(
         self,
@@ -135,9 +133,11 @@ def snippet(text: str, terms: Collection[str]) -> str:
     parts: list[str] = []
     done = 0
     for match in WORD.finditer(text):
-        if term_of(match.group()) in terms:
+        word = match.group()
+        # Whoosh's highlight() compares a stop word as it is, lowercased.
+        if (term_of(word) or word.lower()) in terms:
             parts += [html.escape(text[done : match.start()], quote=False), "<mark>"]
-            parts += [html.escape(match.group(), quote=False), "</mark>"]
+            parts += [html.escape(word, quote=False), "</mark>"]
             done = match.end()
     parts.append(html.escape(text[done:], quote=False))
     return "".join(parts)

@@ -89,13 +89,19 @@ def analyzer() -> Any:
 
 
 @functools.lru_cache(maxsize=50_000)
-def term_of(word: str) -> str:
-    """The index term of one word as :func:`analyzer` finds it: lowercased, and stemmed
-    unless it is a stop word (a stop word is kept as it is, not indexed)."""
+def term_of(word: str) -> str | None:
+    """The index term of one word as :func:`analyzer` finds it, lowercased and stemmed; None
+    for a stop word, which is not indexed."""
     word = word.lower()
     if len(word) < MIN_WORD or word in SPEECH_STOP_WORDS:
-        return word
+        return None
     return str(english_stem(word))
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms :func:`analyzer` makes of ``text``, in order, without Whoosh's token objects
+    (a fifth of the time; tests/test_index.py compares the two)."""
+    return [term for word in WORD.finditer(text) if (term := term_of(word.group()))]
 
 
 PASSAGES = "passages"  # the passages' index, beside the sentences' in the same directory

@@ -72,7 +72,7 @@ class TranscriptIndex:
         # the passages' postings, which hold every sentence twice more.
         self._ix = open_index(directory, passages=False)
         self._px = open_index(directory, passages=True)
-        self._maker = HitMaker(self._ix.schema["text"].analyzer)
+        self._maker = HitMaker()
         # An index written by another Recall version has other fields: it is rebuilt.
         self.is_current = set(schema().names()) == set(self._ix.schema.names()) and set(
             schema(passages=True).names()

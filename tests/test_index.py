@@ -85,15 +85,16 @@ def test_snippets_escape_html(index: TranscriptIndex) -> None:
     assert hit.title == "Panel <b>"  # raw; escaping is the page's job
 
 
-def test_snippets_mark_what_whoosh_highlight_marks() -> None:
-    """hits.snippet stands in for Whoosh's highlight() with the index's analyzer: the same
-    words marked, the same escaping, on real transcripts and awkward text."""
+def test_snippets_and_terms_are_what_whoosh_s_highlight_and_analyzer_make() -> None:
+    """hits.snippet and schema.index_terms stand in for Whoosh's highlight() and analyzer:
+    the same terms, the same words marked, the same escaping, on real transcripts and awkward
+    text."""
     import random
 
     from whoosh.highlight import HtmlFormatter, WholeFragmenter, get_text, highlight
 
     from index.hits import snippet
-    from index.schema import analyzer
+    from index.schema import analyzer, index_terms
 
     class Marks(HtmlFormatter):  # type: ignore[misc]
         def format_token(self, text: str, token: object, replace: bool = False) -> str:
@@ -111,7 +112,8 @@ def test_snippets_mark_what_whoosh_highlight_marks() -> None:
     analyse = analyzer()
     rng = random.Random(5)
     for text in texts:
-        stems = [t.text for t in analyse(text)] or ["nothing"]
+        assert index_terms(text) == [t.text for t in analyse(text)]
+        stems = index_terms(text) or ["nothing"]
         for terms in ({*rng.sample(stems, min(3, len(stems)))}, {"the", "a", "it"}, set(stems)):
             whoosh = highlight(text, terms, analyse, WholeFragmenter(), Marks(), top=1)
             assert snippet(text, terms) == (whoosh or html.escape(text, quote=False)), text
