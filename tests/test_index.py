@@ -247,6 +247,20 @@ def test_a_misspelled_word_is_corrected_from_the_index_s_words(index: Transcript
     assert index.search("zebrafish").suggestion == "" and not index.search("zebrafish").hits
 
 
+def test_a_correction_is_the_nearest_word_then_the_most_said(tmp_path: Path) -> None:
+    ix = TranscriptIndex(tmp_path / "ix")
+    said = ["Trust matters.", "Trust again.", "Trust, always.", "A tract of land."]
+    said += ["Permissions granted.", "Permissions denied.", "Ask permission first."]
+    ix.index_recording(TALK, cues(*said))
+    # One edit from both "trust" and "tract": the one said in more sentences.
+    assert ix.search("trast").suggestion == "trust"
+    # One edit from "permission", two from the more frequent "permissions": the nearer.
+    assert ix.search("permision").suggestion == "permission"
+    # The first letter is kept: "crust" is one edit from "trust" but not offered.
+    assert ix.search("crust").suggestion == ""
+    ix.close()
+
+
 def test_hits_per_recording_are_capped_and_facets_counted(tmp_path: Path) -> None:
     import datetime as dt
 
