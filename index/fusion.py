@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from index.hits import CANDIDATES, Found, HitMaker, moment_key
+from index.hits import CANDIDATES, Found, HitMaker, moment_key, snippet
 from index.semantic import SemanticIndex, fuse
 from library.models import RecordingId, SearchHit
 
@@ -51,7 +51,7 @@ def with_meaning(
                 start=start,
                 end=end,
                 text=doc["text"],
-                snippet=maker.snippet(doc["text"], terms),
+                snippet=snippet(doc["text"], terms),
                 event=doc.get("event", ""),
                 speakers=tuple(doc.get("speakers", ())),
                 score=match.score,

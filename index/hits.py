@@ -95,7 +95,7 @@ class HitMaker:
                     start=start,
                     end=end,
                     text=text,
-                    snippet=self.snippet(text, terms),
+                    snippet=snippet(text, terms),
                     event=fields.get("event", ""),
                     speakers=tuple(fields.get("speakers", ())),
                     score=float(result.score or 0.0),
@@ -120,9 +120,6 @@ class HitMaker:
         first, last = tightest_span(cue_terms, terms, phrases)
         text = " ".join(c[2].strip() for c in cues[first : last + 1])
         return float(cues[first][0]), float(cues[last][1]), text
-
-    def snippet(self, text: str, terms: set[str]) -> str:
-        return snippet(text, terms)
 
 
 def snippet(text: str, terms: Collection[str]) -> str:

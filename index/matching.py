@@ -7,8 +7,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import threading
-import weakref
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from whoosh.collectors import WrappingCollector
 from whoosh.query import And, Query, Term
 
+from index.memo import PerReader
 from index.postings import Conjunction
 from index.schema import PAIR
 
@@ -101,8 +100,7 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
                 matcher.next()
 
 
-_IDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-_IDS_LOCK = threading.Lock()
+_IDS: PerReader[Any] = PerReader()
 
 
 class _Ranges:
@@ -122,17 +120,17 @@ def _recording_ids(reader: Any) -> Any:
     from the runs of each recording's documents (the first and last document and the count
     of each recording_id term, from the term index), or, when some recording's documents are
     not one run, the recording_id column (a seek and a read per lookup)."""
-    with _IDS_LOCK:
-        if reader not in _IDS:
-            runs = sorted(
-                (info.min_id(), info.max_id(), info.doc_frequency(), rid)
-                for rid, info in reader.iter_field("recording_id")
-            )
-            if all(last - first + 1 == n for first, last, n, _ in runs):
-                _IDS[reader] = _Ranges([r[0] for r in runs], [r[3] for r in runs])
-            else:
-                _IDS[reader] = reader.column_reader("recording_id", translate=False)
-        return _IDS[reader]
+    return _IDS.get(reader, None, lambda: _runs_or_column(reader))
+
+
+def _runs_or_column(reader: Any) -> Any:
+    runs = sorted(
+        (info.min_id(), info.max_id(), info.doc_frequency(), rid)
+        for rid, info in reader.iter_field("recording_id")
+    )
+    if all(last - first + 1 == n for first, last, n, _ in runs):
+        return _Ranges([r[0] for r in runs], [r[3] for r in runs])
+    return reader.column_reader("recording_id", translate=False)
 
 
 # The recordings a search may show (their ids as the recording_id column holds them), or None
@@ -171,7 +169,7 @@ def ranked(
 ) -> Any:
     """The best ``limit`` matches of ``query`` within the budget, or all of them newest
     first; only those of the recordings ``within``. With ``tally``, counts there the matches
-    it looked at per recording (a column lookup each)."""
+    it looked at per recording."""
     if by_date:
         child = searcher.collector(limit=limit, sortedby="recorded", reverse=True)
         collector = _Bounded(child, None, within, tally)

@@ -66,8 +66,8 @@ def tightest_span(
     """The shortest run of cues (first, last: indexes into ``cue_terms``, each cue's terms in
     order) that together hold every term of ``wanted`` that any of them holds, and say each
     of ``phrases`` (a run of terms) when the cues do; ties go to the earliest run."""
-    present = {t for terms in cue_terms for t in terms} & set(wanted)
     everything = [t for terms in cue_terms for t in terms]
+    present = set(everything) & set(wanted)
     phrases = [p for p in phrases if says(everything, p)]
     if not present and not phrases:
         return 0, len(cue_terms) - 1

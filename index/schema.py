@@ -40,7 +40,7 @@ def schema(passages: bool = False) -> Schema:
     return Schema(
         **extra,
         doc_id=ID(unique=True),
-        recording_id=ID(stored=True, sortable=True),  # a column: facet counts per recording
+        recording_id=ID(stored=True, sortable=True),  # a column: per-document lookup
         position=NUMERIC(stored=True),
         title=STORED(),
         event=STORED(),

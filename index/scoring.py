@@ -9,35 +9,17 @@ are the same.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
 from whoosh.scoring import BM25F, BM25FScorer
 from whoosh.util.numeric import byte_to_length
 
+from index.memo import PerReader
+
 # The length a stored byte stands for (0: no length stored, scored as length 1, as Whoosh does).
 _LENGTHS = [1] + [byte_to_length(b) for b in range(1, 256)]
 _LENGTH_COLUMN = "_{}_len"
-
-
-class _Lengths:
-    """Each segment reader's field lengths, read once, forgotten with the reader."""
-
-    def __init__(self) -> None:
-        self._by_reader: weakref.WeakKeyDictionary[Any, dict[str, bytes | None]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
-
-    def of(self, reader: Any, fieldname: str) -> bytes | None:
-        """The lengths of ``fieldname`` in the segment ``reader`` reads, by document number."""
-        with self._lock:
-            fields = self._by_reader.setdefault(reader, {})
-            if fieldname not in fields:
-                fields[fieldname] = _read(reader, fieldname)
-            return fields[fieldname]
 
 
 def _read(reader: Any, fieldname: str) -> bytes | None:
@@ -59,12 +41,14 @@ class MemoryBM25F(BM25F):  # type: ignore[misc]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._lengths = _Lengths()
+        # Each segment reader's lengths of each field, read once.
+        self._lengths: PerReader[bytes | None] = PerReader()
 
     def scorer(self, searcher: Any, fieldname: str, text: bytes, qf: int = 1) -> Any:
         scorer = super().scorer(searcher, fieldname, text, qf=qf)
         if isinstance(scorer, BM25FScorer):
-            lengths = self._lengths.of(searcher.reader(), fieldname)
+            reader = searcher.reader()
+            lengths = self._lengths.get(reader, fieldname, lambda: _read(reader, fieldname))
             if lengths is not None:
                 scorer.dfl = lambda docnum: _LENGTHS[lengths[docnum]]
         return scorer

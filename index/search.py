@@ -15,7 +15,6 @@ import datetime as dt
 import math
 import shutil
 import threading
-import weakref
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from whoosh.query import And, NumericRange, Or, Query, Term
 from index import matching, postings, spelling
 from index.fusion import with_meaning
 from index.hits import CANDIDATES, PER_RECORDING, Found, HitMaker, count
+from index.memo import PerReader
 from index.query import ParsedQuery, parse_query, with_corrections
 from index.schema import documents, index_key, open_index, schema
 from index.scoring import MemoryBM25F
@@ -85,12 +85,8 @@ class TranscriptIndex:
         self._lock = threading.Lock()
         # Per searcher: each recording's event and speakers, and the recordings each set of
         # filters allows (the same few sets, visibility above all, on every search).
-        self._known: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, tuple[str, ...]]]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._allowed: weakref.WeakKeyDictionary[Any, dict[str, frozenset[bytes]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._known: PerReader[tuple[str, tuple[str, ...]]] = PerReader()
+        self._allowed: PerReader[frozenset[bytes]] = PerReader()
 
     def close(self) -> None:
         with self._lock:
@@ -252,11 +248,9 @@ class TranscriptIndex:
     def _within(self, searcher: Any, filters: list[Query]) -> frozenset[bytes]:
         """The recordings ``filters`` allow, found once per searcher (the same few sets of
         filters, visibility above all, come with every search)."""
-        known = self._allowed.setdefault(searcher, {})
-        key = repr(filters)
-        if key not in known:
-            known[key] = matching.recordings_where(searcher, And(filters))
-        return known[key]
+        return self._allowed.get(
+            searcher, repr(filters), lambda: matching.recordings_where(searcher, And(filters))
+        )
 
     def _scope(self, searcher: Any, filters: list[Query]) -> _Scope:
         """Filters that keep a small part of the index stay in the query, where they make
@@ -353,11 +347,12 @@ class TranscriptIndex:
 
     def _about(self, searcher: Any, recording_id: str) -> tuple[str, tuple[str, ...]]:
         """A recording's event and speakers, as its sentences hold them (kept per searcher)."""
-        known = self._known.setdefault(searcher, {})
-        if recording_id not in known:
+
+        def read() -> tuple[str, tuple[str, ...]]:
             doc = searcher.document(recording_id=recording_id) or {}
-            known[recording_id] = (doc.get("event", ""), tuple(doc.get("speakers", ())))
-        return known[recording_id]
+            return doc.get("event", ""), tuple(doc.get("speakers", ()))
+
+        return self._known.get(searcher, recording_id, read)
 
 
 def _most_first(item: tuple[str, int]) -> tuple[int, str]:

@@ -11,18 +11,15 @@ with a misspelled word or a topic the library does not hold.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-# Per searcher: first letter -> (the words of the spelling field with it, their sentences).
-_WORDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[list[str], list[int]]]] = (
-    weakref.WeakKeyDictionary()
-)
-_LOCK = threading.Lock()
+from index.memo import PerReader
+
+# Per searcher and first letter: the words of the spelling field with it, and their sentences.
+_WORDS: PerReader[tuple[list[str], list[int]]] = PerReader()
 
 
 def nearest(searcher: Any, fieldname: str, word: str, maxdist: int) -> str | None:
@@ -40,11 +37,11 @@ def nearest(searcher: Any, fieldname: str, word: str, maxdist: int) -> str | Non
 
 def _starting(searcher: Any, fieldname: str, letter: str) -> tuple[list[str], list[int]]:
     """The spelling words that start with ``letter`` and how many documents hold each."""
-    with _LOCK:
-        known = _WORDS.setdefault(searcher, {})
-        if letter not in known:
-            field = searcher.schema[fieldname].spelling_fieldname(fieldname)
-            reader = searcher.reader()
-            words = [w.decode() for w in reader.expand_prefix(field, letter)]
-            known[letter] = (words, [reader.doc_frequency(field, w) for w in words])
-        return known[letter]
+
+    def read() -> tuple[list[str], list[int]]:
+        field = searcher.schema[fieldname].spelling_fieldname(fieldname)
+        reader = searcher.reader()
+        words = [w.decode() for w in reader.expand_prefix(field, letter)]
+        return words, [reader.doc_frequency(field, w) for w in words]
+
+    return _WORDS.get(searcher, (fieldname, letter), read)

@@ -1,0 +1,29 @@
+"""Values worked out once per Whoosh searcher or segment reader, forgotten with it."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class PerReader(Generic[T]):
+    """For each searcher or reader (held weakly) and key, the value ``make`` gave the first
+    time it was asked for. A reader never changes, so neither does what is worked out from it;
+    a new searcher after a change starts afresh."""
+
+    def __init__(self) -> None:
+        self._by_owner: weakref.WeakKeyDictionary[Any, dict[Hashable, T]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, owner: Any, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            known = self._by_owner.setdefault(owner, {})
+            if key not in known:
+                known[key] = make()
+            return known[key]
