@@ -41,7 +41,7 @@ def count(results: Any, wanted: int) -> int:
     # An exact count would score every match: an estimate when there are many (as many as
     # were wanted, or as a ranked search looks at).
     scored = int(results.scored_length())
-    if scored < min(wanted, matching.BUDGET):
+    if scored < min(wanted, matching.BUDGET) and not getattr(results, "is_cut", False):
         return scored
     return max(scored, matching.estimate(results))
 

@@ -61,6 +61,9 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
         self.budget = budget
         self.within = within
         self.tally = tally
+        # Matches looked at, and how many of them were of recordings within reach.
+        self.looked = self.taken = 0
+        self.is_cut = False
 
     def collect_matches(self) -> None:
         matcher, collect, within = self.child.matcher, self.child.collect, self.within
@@ -98,6 +101,10 @@ class _Bounded(WrappingCollector):  # type: ignore[misc]
                     if tally is not None:
                         tally[rid] += 1
                 matcher.next()
+            if matcher.is_active() and matcher.id() < high:
+                self.is_cut = True  # matches were left unseen: counts are estimates
+        self.looked += looked
+        self.taken += taken
 
 
 _IDS: PerReader[Any] = PerReader()
@@ -113,6 +120,11 @@ class _Ranges:
 
     def __getitem__(self, doc: int) -> bytes:
         return self._ids[bisect.bisect_right(self._firsts, doc) - 1]
+
+    def after_run(self, doc: int) -> int | None:
+        """The first document of the run after ``doc``'s, None after the last run."""
+        i = bisect.bisect_right(self._firsts, doc)
+        return self._firsts[i] if i < len(self._firsts) else None
 
 
 def _recording_ids(reader: Any) -> Any:
@@ -159,6 +171,46 @@ def recordings_where(searcher: Any, condition: Query) -> frozenset[bytes]:
     return frozenset(found)
 
 
+def frequency(
+    searcher: Any, fieldname: str, text: str, within: Within, cap: int | None = None
+) -> int:
+    """How many documents of the recordings ``within`` hold a term (of all recordings when
+    None), counted up to ``cap``. What a visitor is told about words (known or not, "did you
+    mean", how often said) must count only the recordings they may search: a private
+    recording's words are never evidence. A walk over the term's postings that jumps past each
+    recording out of reach in one step (its documents are one run of numbers)."""
+    if within is None:
+        return int(searcher.doc_frequency(fieldname, text))
+    found = 0
+    for leaf, _ in searcher.leaf_searchers():
+        reader = leaf.reader()
+        if (fieldname, text) not in reader:
+            continue
+        ids = _recording_ids(reader)
+        matcher = reader.postings(fieldname, text)
+        while matcher.is_active():
+            doc = matcher.id()
+            if ids[doc] in within:
+                found += 1
+                if cap is not None and found >= cap:
+                    return found
+                matcher.next()
+                continue
+            after = ids.after_run(doc) if isinstance(ids, _Ranges) else None
+            if after is None and isinstance(ids, _Ranges):
+                break
+            if after is not None and after > doc + 1:
+                matcher.skip_to(after)
+            else:
+                matcher.next()
+    return found
+
+
+def is_said(searcher: Any, fieldname: str, text: str, within: Within) -> bool:
+    """Whether a document of the recordings ``within`` holds the term."""
+    return frequency(searcher, fieldname, text, within, cap=1) > 0
+
+
 def ranked(
     searcher: Any,
     query: Query,
@@ -176,7 +228,15 @@ def ranked(
     else:
         collector = _Bounded(searcher.collector(limit=limit), BUDGET, within, tally)
     searcher.search_with_collector(query, collector)
-    return collector.results()
+    results = collector.results()
+    results.is_cut = collector.is_cut
+    # The share of the matches looked at that the asker may see: an estimate of how many
+    # match in the whole index is scaled by it, so no count reveals how often recordings out
+    # of reach say the words.
+    results.share = (
+        collector.taken / collector.looked if within is not None and collector.looked else 1.0
+    )
+    return results
 
 
 def scale(results: Any, tally: Counter[bytes]) -> float:
@@ -189,4 +249,5 @@ def scale(results: Any, tally: Counter[bytes]) -> float:
 def estimate(results: Any) -> int:
     """How many documents match the query of ``results``, from its terms' document counts
     (the collector counts only what it looked at)."""
-    return int(results.q.estimate_size(results.searcher.reader()))
+    share: float = getattr(results, "share", 1.0)
+    return round(int(results.q.estimate_size(results.searcher.reader())) * share)

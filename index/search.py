@@ -36,6 +36,13 @@ from library.models import Recording, SearchResults, Segment
 
 postings.install()
 
+# Frequencies of candidate corrections are counted up to this many sentences.
+_SAID_OFTEN = 1000
+# A query longer than this, or with more distinct words and phrases, is refused: no one types
+# it, and each word is a clause of the query (a pasted page would cost a search per word).
+MAX_QUERY_CHARS = 500
+MAX_QUERY_WORDS = 32
+
 # A writer waits this long for another process's write lock before giving up (LockError).
 _WRITE_TIMEOUT = 120.0
 
@@ -158,21 +165,42 @@ class TranscriptIndex:
         clauses: list[Query] = []
         for group in [*parsed.phrases, *((word,) for word in parsed.words)]:
             terms = self._maker.terms(group)
-            if len(terms) > 1:
-                clauses.append(matching.phrase(terms))
-            elif terms:
-                clauses.append(Term("text", terms[0]))
+            clause = (
+                matching.phrase(terms)
+                if len(terms) > 1
+                else Term("text", terms[0])
+                if terms
+                else None
+            )
+            if clause is not None and clause not in clauses:  # a word said twice counts once
+                clauses.append(clause)
         return clauses
 
-    def _corrections(self, searcher: Any, parsed: ParsedQuery) -> dict[str, str]:
-        """Misspelled words -> the index's own nearest word. Short words are left alone (too
-        many near neighbours), and a correction keeps the first letter."""
+    def _corrections(
+        self, searcher: Any, parsed: ParsedQuery, allowed: matching.Within
+    ) -> dict[str, str]:
+        """Misspelled words -> the nearest word said in the recordings ``allowed`` (the ones
+        the asker may search). Short words are left alone (too many near neighbours), and a
+        correction keeps the first letter."""
         fixes: dict[str, str] = {}
+
+        def frequency(field: str, text: str) -> int:
+            # Counted up to a point: past it, a word is as good a correction as another.
+            return matching.frequency(searcher, field, text, allowed, cap=_SAID_OFTEN)
+
         for word in {w for group in (*parsed.phrases, parsed.words) for w in group}:
             terms = self._maker.terms([word])
-            if len(word) < 5 or not terms or any(searcher.doc_frequency("text", t) for t in terms):
+            if len(word) < 5 or not terms:
                 continue
-            fix = spelling.nearest(searcher, "text", word, 1 if len(word) < 8 else 2)
+            if any(matching.is_said(searcher, "text", t, allowed) for t in terms):
+                continue
+            fix = spelling.nearest(
+                searcher,
+                "text",
+                word,
+                1 if len(word) < 8 else 2,
+                None if allowed is None else frequency,
+            )
             if fix:
                 fixes[word] = fix
         return fixes
@@ -209,20 +237,29 @@ class TranscriptIndex:
         """
         if options is None:
             options = SearchOptions(event=event, speaker=speaker, visibilities=visibilities)
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(query[:40] + "…", f"too long (at most {MAX_QUERY_CHARS} characters)")
         parsed = parse_query(query)
         clauses = self._clauses(parsed)
         if not clauses:
             raise QueryError(query, "nothing to search for (only common words or punctuation)")
+        if len(clauses) > MAX_QUERY_WORDS:
+            raise QueryError(
+                query[:40] + "…", f"too many different words (at most {MAX_QUERY_WORDS})"
+            )
         searcher = self._current_searcher()
-        fixes = self._corrections(searcher, parsed)
-        suggestion = with_corrections(parsed, fixes) if fixes else ""
         filters = self._filters(options)
+        # What the asker may search at all: the words of other recordings are never evidence
+        # for a suggestion, a correction or a count.
+        allowed = self._reachable(searcher, options)
+        fixes = self._corrections(searcher, parsed, allowed)
+        suggestion = with_corrections(parsed, fixes) if fixes else ""
         scope = self._scope(searcher, filters)
-        found = self._run(searcher, clauses, scope, limit, options)
+        found = self._run(searcher, clauses, scope, limit, options, allowed)
         corrected = False
         if not found.hits and fixes:
             fixed = self._run(
-                searcher, self._clauses(parse_query(suggestion)), scope, limit, options
+                searcher, self._clauses(parse_query(suggestion)), scope, limit, options, allowed
             )
             found, corrected = fixed, bool(fixed.hits)
         facets = {}
@@ -231,13 +268,19 @@ class TranscriptIndex:
         hits, total = found.hits, found.total
         if self.semantic is not None and options.sort == "relevance":
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
-            allowed = self._recordings(searcher, filters)
+            shown = self._recordings(searcher, filters)
             hits = with_meaning(
-                self.semantic, self._maker, searcher, topic, found, allowed, limit,
+                self.semantic, self._maker, searcher, topic, found, shown, limit,
                 options.per_recording,
             )  # fmt: skip
             total = max(total, len(hits))
         return SearchResults(query, total, tuple(hits), suggestion, corrected, facets)
+
+    def _reachable(self, searcher: Any, options: SearchOptions) -> matching.Within:
+        """The recordings the asker may search (by visibility), None for all of them."""
+        if options.visibilities is None:
+            return None
+        return self._within(searcher, [Or([Term("visibility", v) for v in options.visibilities])])
 
     def _recordings(self, searcher: Any, filters: list[Query]) -> list[str]:
         """The recordings a search may show, after its filters (visibility, event, ...)."""
@@ -272,6 +315,7 @@ class TranscriptIndex:
         scope: _Scope,
         limit: int,
         options: SearchOptions,
+        allowed: matching.Within,
     ) -> Found:
         """Moments with all terms near each other first, then those with most of them."""
         filters, within = scope.narrow, scope.within
@@ -296,7 +340,7 @@ class TranscriptIndex:
             total += count(spread, wanted)
         counted = (results, tally) if hits and tally is not None else None
         exact = len(hits)
-        if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses):
+        if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses, allowed):
             # Most of the words: at least half of them, more matched ranking higher.
             need = math.ceil(len(clauses) / 2)
             loose = And([Or(clauses, minmatch=need, scale=0.9), *filters])
@@ -315,12 +359,14 @@ class TranscriptIndex:
         return Found(hits, total, counted, exact)
 
     @staticmethod
-    def _all_known(searcher: Any, clauses: list[Query]) -> bool:
-        """Whether every word of the query is said somewhere. A word no recording contains
-        marks a topic the library does not hold ("climate change"): answering with the other
-        words alone ("change") would be noise, so only moments with all words count then."""
+    def _all_known(searcher: Any, clauses: list[Query], allowed: matching.Within) -> bool:
+        """Whether every word of the query is said somewhere the asker may search. A word no
+        recording contains marks a topic the library does not hold ("climate change"):
+        answering with the other words alone ("change") would be noise, so only moments with
+        all words count then. (Said only where the asker may not search is the same as not
+        said: otherwise whether there is an answer would tell them.)"""
         return all(
-            searcher.doc_frequency(term.fieldname, term.text)
+            matching.is_said(searcher, term.fieldname, term.text, allowed)
             for clause in clauses
             for term in matching.leaves(clause)
         )

@@ -11,6 +11,7 @@ with a misspelled word or a topic the library does not hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rapidfuzz import process
@@ -22,24 +23,46 @@ from index.memo import PerReader
 _WORDS: PerReader[tuple[list[str], list[int]]] = PerReader()
 
 
-def nearest(searcher: Any, fieldname: str, word: str, maxdist: int) -> str | None:
+def nearest(
+    searcher: Any,
+    fieldname: str,
+    word: str,
+    maxdist: int,
+    frequency: Callable[[str, str], int] | None = None,
+) -> str | None:
     """The word of ``fieldname``'s spelling field nearest to ``word`` (at most ``maxdist``
-    edits, same first letter), the more frequent of equally near ones; None when none is."""
+    edits, same first letter), the more frequent of equally near ones; None when none is.
+
+    ``frequency(spelling_field, word)``, when given, says in how many documents the asker may
+    search a candidate is said: candidates said in none of them are never offered (a
+    private recording's words must not be suggested to a visitor)."""
     if not word:
         return None
     words, frequencies = _starting(searcher, fieldname, word[0])
     near = process.extract(
         word, words, scorer=Levenshtein.distance, score_cutoff=maxdist, limit=None
     )
-    ranked = [(distance, -frequencies[i], text) for text, distance, i in near if text != word]
+    field = spelling_field(searcher, fieldname)
+    ranked = []
+    for text, distance, i in near:
+        if text == word:
+            continue
+        said = frequencies[i] if frequency is None else frequency(field, text)
+        if said:
+            ranked.append((distance, -said, text))
     return min(ranked)[2] if ranked else None
+
+
+def spelling_field(searcher: Any, fieldname: str) -> str:
+    """The name of the field that holds ``fieldname``'s words as said."""
+    return str(searcher.schema[fieldname].spelling_fieldname(fieldname))
 
 
 def _starting(searcher: Any, fieldname: str, letter: str) -> tuple[list[str], list[int]]:
     """The spelling words that start with ``letter`` and how many documents hold each."""
 
     def read() -> tuple[list[str], list[int]]:
-        field = searcher.schema[fieldname].spelling_fieldname(fieldname)
+        field = spelling_field(searcher, fieldname)
         reader = searcher.reader()
         words = [w.decode() for w in reader.expand_prefix(field, letter)]
         return words, [reader.doc_frequency(field, w) for w in words]

@@ -1,6 +1,8 @@
 """Who sees what. Visitors: public is listed and searched, unlisted opens by its link only,
 private does not exist. Staff and admins see everything. Checked on every route, with the
-words of the private recording never in any body a visitor gets."""
+words of the private recording never in any body a visitor gets, and the words of the private
+and unlisted ones never in what search tells a visitor: hits, suggestions, corrections, totals
+or facet counts."""
 
 import dataclasses
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from flask.testing import FlaskClient
 from index.search import TranscriptIndex
 from library.config import Config, IndexConfig, parse_config
 from library.models import RecordingMeta, Visibility
-from tests.conftest import JFK, MediaFactory, add_account, app_for, sign_in
+from tests.conftest import DATA, JFK, add_account, app_for, sign_in
 from web.services import open_services
 
 pytestmark = pytest.mark.slow
@@ -24,16 +26,19 @@ VISIBILITIES = ("public", "unlisted", "private")
 
 
 @pytest.fixture(scope="module")
-def mixed_config(tmp_path_factory: pytest.TempPathFactory, media: MediaFactory) -> Config:
+def mixed_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    # Each has speech: "unlisted is never searched" can fail only if the unlisted one says
+    # something.
     config = parse_config({}, tmp_path_factory.mktemp("mixed"), "mixed")
     services = open_services(config)
     try:
-        for path, title, visibility in (
-            (JFK, "Secret address", Visibility.PRIVATE),
-            (media("tone.m4a"), "Unlisted tone", Visibility.UNLISTED),
-            (media("tone.mp3"), "Public tone", Visibility.PUBLIC),
+        for path, title, visibility, event in (
+            (JFK, "Secret address", Visibility.PRIVATE, "Board"),
+            (DATA / "food-bank-volunteers.mp3", "Unlisted talk", Visibility.UNLISTED, "Board"),
+            (DATA / "digital-inclusion-panel.mkv", "Public panel", Visibility.PUBLIC, "Open"),
         ):
-            services.pipeline.ingest(path, RecordingMeta(title=title, visibility=visibility))
+            meta = RecordingMeta(title=title, visibility=visibility, event=event)
+            assert services.pipeline.ingest(path, meta).status.value == "ready"
     finally:
         services.close()
     add_account(config, "staff@example.org", "staff")
@@ -106,7 +111,7 @@ def test_permission_matrix(app: Flask, mixed_config: Config) -> None:
             assert response.status_code == 200, (role, url)
             body = response.get_data(as_text=True).lower()
             assert ("secret address" in body) == (role != "anonymous"), (role, url)
-            assert ("unlisted tone" in body) == (role != "anonymous" and "search" not in url)
+            assert ("unlisted talk" in body) == (role != "anonymous" and "search" not in url)
         staff_pages = STAFF_PAGES + [
             f"/r/{recordings[v][0]}/{page}" for v in VISIBILITIES for page in ("manage", "edit")
         ]
@@ -157,8 +162,38 @@ def test_unlisted_recordings_open_by_link_but_are_not_listed(
 ) -> None:
     rid, _ = by_visibility(mixed_config)["unlisted"]
     assert client.get(f"/r/{rid}").status_code == 200
-    assert "Unlisted tone" not in client.get("/").get_data(as_text=True)
-    assert [r["title"] for r in client.get("/api/recordings").get_json()] == ["Public tone"]
+    assert "Unlisted talk" not in client.get("/").get_data(as_text=True)
+    assert [r["title"] for r in client.get("/api/recordings").get_json()] == ["Public panel"]
+
+
+def _answer(client: FlaskClient, query: str) -> tuple[object, ...]:
+    found = client.get("/api/search", query_string={"q": query, "facets": "1"}).get_json()
+    return (found["total"], found["hits"], found.get("suggestion"), found.get("facets"))
+
+
+def test_search_tells_visitors_nothing_of_private_or_unlisted_words(app: Flask) -> None:
+    visitor, staff = client_as(app, "anonymous"), client_as(app, "staff")
+    # "parcels" and "kettle" are said only in the unlisted talk, "country" only in the private.
+    for word in ("parcels", "kettle", "country"):
+        assert _answer(visitor, word)[:2] == (0, []), word
+        assert staff.get(f"/api/search?q={word}").get_json()["hits"], word
+    # Misspelled: staff are offered the word and its moments; visitors nothing.
+    for typo, word in (("americanz", "americans"), ("exhaustid", "exhausted")):
+        mine = staff.get(f"/api/search?q={typo}").get_json()
+        assert word in mine["suggestion"] and mine["hits"], typo
+        theirs = visitor.get(f"/api/search?q={typo}").get_json()
+        assert theirs["hits"] == [] and word not in theirs.get("suggestion", ""), typo
+        page = visitor.get(f"/search?q={typo}").get_data(as_text=True).lower()
+        assert word not in page.replace(typo, ""), typo
+    # A word only others say changes no number a visitor sees: the same as a word said nowhere.
+    nowhere = _answer(visitor, "zzqxjv people")
+    assert nowhere[:2] == (0, [])
+    for word in ("parcels", "country", "americans", "kettle"):
+        assert _answer(visitor, f"{word} people") == nowhere, word
+    # And the public words are found, counted only in the public recording.
+    public = _answer(visitor, "services")
+    assert public[0] > 0 and {h["title"] for h in public[1]} == {"Public panel"}  # type: ignore[attr-defined]
+    assert set(public[3]["event"]) == {"Open"}  # type: ignore[index]
 
 
 def test_the_command_line_sees_everything(mixed_config: Config) -> None:
