@@ -316,7 +316,8 @@ def search(
     if not results.hits:
         err.print(Text(f"No moments found for {query!r}."))
         return
-    base = services.config.library.base_url.rstrip("/")
+    # Without a base_url: the address `recall serve` listens on by default.
+    base = (services.config.library.base_url or "http://127.0.0.1:8000").rstrip("/")
     shown = len(results.hits)
     more = f", of about {results.total:,} matches" if results.total > shown else ""
     out.print(Text(f"{shown} moment(s) for {query!r}{more}", style="dim"))
