@@ -141,9 +141,10 @@ def test_the_cookie_is_secure_over_https(client: FlaskClient) -> None:
 
 
 def test_after_sign_in_only_local_pages_are_followed(client: FlaskClient) -> None:
-    token = csrf_token(client)
     for target, expected in (("/jobs", "/jobs"), ("//evil.example/x", "/"),
                              ("https://evil.example/", "/")):  # fmt: skip
+        # Each sign-in starts a fresh session, with a new CSRF token.
+        token = csrf_token(client)
         response = client.post(
             f"/login?next={target}",
             data={"email": "ana@example.org", "password": PASSWORD, "csrf_token": token},

@@ -125,6 +125,14 @@ def test_a_new_password_ends_sessions_even_from_another_process(app: Flask, conf
     assert client.get("/api/jobs", headers=bearer).status_code == 401
 
 
+def test_signing_in_starts_a_fresh_session(app: Flask) -> None:
+    client = app.test_client()
+    before = csrf_token(client)  # known to whoever planted this session cookie
+    sign_in(client, "ana@example.org")
+    assert client.post("/logout", data={"csrf_token": before}).status_code == 400
+    assert _signed_in(client)
+
+
 def _aged(app: Flask, cookie: str, days: float) -> str:
     """The same session cookie as if the browser had last used it ``days`` ago."""
     real = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
@@ -228,13 +236,13 @@ def test_sign_in_never_redirects_off_the_site(app: Flask, target: str) -> None:
 
 def test_sign_in_follows_paths_on_this_site_normalised(app: Flask) -> None:
     client = app.test_client()
-    token = csrf_token(client)
     for target, expected in (
         ("/jobs", "/jobs"),
         ("/search?q=open+web&sort=date", "/search?q=open+web&sort=date"),
         ("/a/../jobs", "/jobs"),
         ("/r/abc/", "/r/abc/"),
     ):
+        token = csrf_token(client)
         response = client.post(
             f"/login?next={quote(target, safe='')}",
             data={"email": "ana@example.org", "password": PASSWORD, "csrf_token": token},
@@ -281,12 +289,23 @@ def test_a_trusted_proxy_gives_the_scheme_and_the_visitors_address(tmp_path: Pat
         assert sign_in(owner, "ana@example.org").status_code == 302  # type: ignore[attr-defined]
 
 
+def test_an_https_base_url_keeps_the_cookie_secure_behind_any_proxy(tmp_path: Path) -> None:
+    config = parse_config(
+        {"library": {"base_url": "https://recall.example.org"}}, tmp_path / "home", "test"
+    )
+    add_account(config, "ana@example.org", "staff")
+    with app_for(config) as app:
+        assert "Secure" in _https_sign_in(app.test_client())
+
+
 def test_trusted_proxies_must_not_be_negative(tmp_path: Path) -> None:
     from library.errors import ConfigError
 
     assert _config(tmp_path).web.trusted_proxies == 0
     with pytest.raises(ConfigError, match="trusted_proxies"):
         _config(tmp_path, trusted_proxies=-1)
+    with pytest.raises(ConfigError, match="base_url"):
+        parse_config({"library": {"base_url": "recall.example.org"}}, tmp_path, "test")
 
 
 def test_absolute_links_use_base_url_not_the_host_header(site_config: Config) -> None:

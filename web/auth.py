@@ -136,6 +136,8 @@ def login() -> Any:
     if form.validate_on_submit():
         user = services().users.authenticate(form.email.data, form.password.data)
         if user is not None:
+            # A fresh session: nothing planted before sign-in (a known CSRF token) carries over.
+            session.clear()
             login_user(_Staff(user, services().users.session_id(user.id)))
             session.permanent = True  # expires after session_idle_days without a visit
             response = redirect(safe_next(request.args.get("next")))

@@ -466,7 +466,7 @@ def user_list() -> None:
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read it from the first line of stdin.")
 def user_password(email: str, password_stdin: bool) -> None:
-    """Set a new password for an account."""
+    """Set a new password for an account; it is signed out everywhere (its API token stays)."""
     users = _state().services.users
     users.set_password(email, _read_password(password_stdin))
     err.print(Text(f"Password changed for {email}."))
