@@ -177,11 +177,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def add_missing_columns(engine: Engine, *names: str) -> None:
     """Catalogs made by an earlier Recall lack newer columns: add them, so upgrading never
     needs a manual step. Columns added after the first release are nullable, or text that
     defaults to ''."""
-    for name in ("recordings", "segments"):
+    for name in names:
         existing = {c["name"] for c in inspect(engine).get_columns(name)}
         with engine.begin() as connection:
             for column in Base.metadata.tables[name].columns:
@@ -211,7 +211,7 @@ class Catalog:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_pragmas)
         Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        add_missing_columns(self.engine, "recordings", "segments")
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         # For the other stores that share this database (library.users).
         self.session_factory = self._session

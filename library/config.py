@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from library.errors import ConfigError
 
@@ -20,7 +21,7 @@ from library.errors import ConfigError
 class LibraryConfig:
     data_dir: Path = Path("var")
     database_url: str = ""
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class JobsConfig:
 @dataclass(frozen=True)
 class WebConfig:
     max_upload_mb: int = 20000
+    session_idle_days: int = 14
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,11 @@ def _validate(config: Config, source: str) -> None:
         raise ConfigError(source, "jobs.queue_url must be empty or a redis:// URL")
     if config.web.max_upload_mb < 1:
         raise ConfigError(source, "web.max_upload_mb must be >= 1")
+    if config.web.session_idle_days < 1 or config.web.trusted_proxies < 0:
+        raise ConfigError(source, "web.session_idle_days must be >= 1, trusted_proxies >= 0")
+    base = urlsplit(config.library.base_url)
+    if config.library.base_url and (base.scheme not in ("http", "https") or not base.netloc):
+        raise ConfigError(source, "library.base_url must be empty or start http:// or https://")
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

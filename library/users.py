@@ -1,7 +1,10 @@
-"""Staff accounts: passwords hashed with scrypt, and one API token per account.
+"""Staff accounts: passwords hashed with scrypt, one API token per account, and the key that
+every browser session of the account names.
 
 Only hashes are stored: the password's (scrypt via Werkzeug, a memory-hard KDF) and the
 token's (SHA-256: a token is 256 random bits, so a fast hash is enough and lookups stay cheap).
+The session key is random and is replaced on sign-out and on a new password, which ends every
+session of the account at once, in every site process sharing the database.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import re
 import secrets
 
 from sqlalchemy import DateTime, Integer, String, Text, delete, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.schema import CreateTable
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from library.catalog import Base, Catalog
+from library.catalog import Base, Catalog, add_missing_columns
 from library.errors import AccountError, UserNotFound
 from library.models import Role, User
 
@@ -29,6 +34,8 @@ _DUMMY_HASH = generate_password_hash("not a password")
 
 class _UserRow(Base):
     __tablename__ = "users"
+    # AUTOINCREMENT: without it SQLite gives a removed account's id to the next one made.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -36,6 +43,13 @@ class _UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Named by every session cookie of the account ('' in a catalog of an earlier Recall until
+    # Users fills it in).
+    session_key: Mapped[str] = mapped_column(String(64), default="")
+
+
+def _new_session_key() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def _to_user(row: _UserRow) -> User:
@@ -55,12 +69,47 @@ def _check_password(email: str, password: str) -> None:
         raise AccountError(email, f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
 
 
+def _never_reuse_ids(engine: Engine) -> None:
+    """An accounts table made by an earlier Recall lacks AUTOINCREMENT, which SQLite cannot
+    add in place: copy the rows into a table made anew, in one transaction. (PostgreSQL
+    sequences never reuse a number.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        made = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'"
+        ).scalar()
+        if made is None or "AUTOINCREMENT" in str(made).upper():
+            return
+        connection.rollback()
+        table = Base.metadata.tables["users"]
+        columns = ", ".join(f'"{c.name}"' for c in table.columns)
+        # Another process doing the same at once only copies the rows once more.
+        script = f"""BEGIN IMMEDIATE;
+            ALTER TABLE users RENAME TO users_before_autoincrement;
+            {CreateTable(table).compile(engine)};
+            INSERT INTO users ({columns}) SELECT {columns} FROM users_before_autoincrement;
+            DROP TABLE users_before_autoincrement;
+            COMMIT;"""
+        sqlite = connection.connection.driver_connection
+        try:
+            sqlite.executescript(script)  # type: ignore[union-attr]
+        except Exception:
+            sqlite.rollback()  # type: ignore[union-attr]
+            raise
+
+
 class Users:
     """The accounts, in the catalog's database."""
 
     def __init__(self, catalog: Catalog) -> None:
         self._session = catalog.session_factory
         Base.metadata.create_all(catalog.engine, tables=[Base.metadata.tables["users"]])
+        add_missing_columns(catalog.engine, "users")
+        _never_reuse_ids(catalog.engine)
+        with self._session.begin() as session:
+            for row in session.scalars(select(_UserRow).where(_UserRow.session_key == "")):
+                row.session_key = _new_session_key()
 
     def add(self, email: str, password: str, role: Role) -> tuple[User, str]:
         """Create an account; returns it and its API token (shown once, never stored).
@@ -80,6 +129,7 @@ class Users:
                 password_hash=generate_password_hash(password),
                 role=role.value,
                 token_hash=_token_hash(token),
+                session_key=_new_session_key(),
                 created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             )
             session.add(row)
@@ -106,6 +156,34 @@ class Users:
             row = session.get(_UserRow, user_id)
             return _to_user(row) if row else None
 
+    def session_id(self, user_id: int) -> str:
+        """What a browser session of the account holds: the id and the current session key.
+        Raises :class:`UserNotFound`."""
+        with self._session() as session:
+            row = session.get(_UserRow, user_id)
+            if row is None:
+                raise UserNotFound(str(user_id))
+            return f"{row.id}:{row.session_key}"
+
+    def by_session(self, session_id: str) -> User | None:
+        """The account a session belongs to; None once the account is removed, or its sessions
+        were ended (the key no longer matches), or for an id of an earlier Recall."""
+        user_id, _, key = session_id.partition(":")
+        if not user_id.isdigit() or not key:
+            return None
+        with self._session() as session:
+            row = session.get(_UserRow, int(user_id))
+        if row is None or not hmac.compare_digest(row.session_key.encode(), key.encode()):
+            return None
+        return _to_user(row)
+
+    def end_sessions(self, user_id: int) -> None:
+        """Sign the account out everywhere: every session cookie it has stops working."""
+        with self._session.begin() as session:
+            row = session.get(_UserRow, user_id)
+            if row is not None:
+                row.session_key = _new_session_key()
+
     def by_token(self, token: str) -> User | None:
         if not token:
             return None
@@ -122,11 +200,13 @@ class Users:
             return [_to_user(r) for r in session.scalars(select(_UserRow).order_by(_UserRow.id))]
 
     def set_password(self, email: str, password: str) -> User:
-        """Raises :class:`UserNotFound` or :class:`AccountError`."""
+        """Ends every session of the account (whoever knew the old password may hold one); its
+        API token keeps working. Raises :class:`UserNotFound` or :class:`AccountError`."""
         _check_password(normalise_email(email), password)
         with self._session.begin() as session:
             row = self._row_by_email(session, email)
             row.password_hash = generate_password_hash(password)
+            row.session_key = _new_session_key()
             return _to_user(row)
 
     def new_token(self, email: str) -> str:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+)
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from library.config import Config, load_config
 from library.errors import (
@@ -33,10 +44,54 @@ def services() -> Services:
     return current_app.extensions["recall"]  # type: ignore[no-any-return]
 
 
+def public_url(path: str) -> str:
+    """``path`` (from the root, as url_for builds it) as an absolute URL under [library]
+    base_url; without one, under the address this request came to."""
+    base = urlsplit(services().config.library.base_url)
+    if base.netloc:
+        return f"{base.scheme}://{base.netloc}{path}"
+    return request.host_url.rstrip("/") + path
+
+
+class _Site(Flask):
+    """Absolute links (oEmbed, OpenGraph, embed code) go to base_url when it is set: the Host
+    header is whatever the client sent, and a forged one must not end up in a page a cache
+    keeps or in embed code copied to other sites."""
+
+    def url_for(
+        self,
+        /,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: Any,
+    ) -> str:
+        base = self.extensions["recall"].config.library.base_url
+        if (_external or _scheme) and base and has_request_context():
+            return public_url(super().url_for(endpoint, _anchor=_anchor, _method=_method, **values))
+        return super().url_for(
+            endpoint,
+            _anchor=_anchor,
+            _method=_method,
+            _scheme=_scheme,
+            _external=_external,
+            **values,
+        )
+
+
 def create_app(config: Config | None = None, opened: Services | None = None) -> Flask:
     """The site for ``config`` (default: ``load_config()``), or for services already open."""
-    app = Flask(__name__)
+    app = _Site(__name__)
     app.extensions["recall"] = opened or open_services(config or load_config())
+    hops = app.extensions["recall"].config.web.trusted_proxies
+    if hops:
+        # Only when configured: without a proxy that overwrites them, anyone can send these.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from web import api, auth, manage, media, pages, staff, uploads

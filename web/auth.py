@@ -1,5 +1,10 @@
-"""Staff sign-in: sessions (Flask-Login), API tokens, CSRF on every state change (Flask-WTF),
-and rate-limited login attempts (Flask-Limiter).
+"""Staff sign-in: sessions (Flask-Login), API tokens, CSRF on every state change (Flask-WTF);
+the sign-in limits are in :mod:`web.throttle`.
+
+A session names the account's current session key (:mod:`library.users`), not just its id:
+signing out or a new password replaces the key and so ends every session of the account, and a
+removed account's cookie never signs in as another. A session ends after
+``[web] session_idle_days`` without a visit.
 
 Visitors need no account. A browser signs in on /login and sends the CSRF token with every
 form and with the ``X-CSRFToken`` header on API writes; scripts send
@@ -9,13 +14,16 @@ since a browser never adds that header by itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
+import posixpath
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -27,11 +35,10 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -39,25 +46,26 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from library.models import User
+from web import throttle
 from web.app import services
 
 bp = Blueprint("auth", __name__)
 
-# Per address: enough for a person who mistypes, far too few for guessing. Per account: failed
-# attempts only, so one attacker spread over many addresses still gets five tries a quarter.
-ADDRESS_LIMIT = "10 per minute;60 per hour"
-ACCOUNT_LIMIT = "5 per 15 minutes"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Browsers drop tabs and newlines inside a URL and spaces and controls around it ("/\t/evil"
+# becomes "//evil"), and treat "\\" as "/"; a CR or LF in a Location header is an error.
+_NOT_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _Staff(UserMixin):  # type: ignore[misc]
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, session_id: str) -> None:
         self.user = user
+        self.session_id = session_id
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        return self.session_id
 
 
 def current_staff() -> User | None:
@@ -99,13 +107,21 @@ def _unauthorized() -> Any:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never another host (an open redirect)."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("pages.library")
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: only a path on this site, normalised; else the library.
+    Never another host (an open redirect), whatever spelling a browser would read as one."""
+    home: str = url_for("pages.library")
+    if not target or _NOT_IN_NEXT.search(target) or _NOT_IN_NEXT.search(unquote(target)):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return home
+    path = posixpath.normpath(parts.path)  # "/a/../jobs" is "/jobs"; "///x" is "/x"
+    if parts.path.endswith("/") and path != "/":
+        path += "/"
+    if path.startswith("//") or unquote(path).startswith("//"):
+        return home
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -120,8 +136,13 @@ def login() -> Any:
     if form.validate_on_submit():
         user = services().users.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(_Staff(user))
-            return redirect(_safe_next(request.args.get("next")))
+            # A fresh session: nothing planted before sign-in (a known CSRF token) carries over.
+            session.clear()
+            login_user(_Staff(user, services().users.session_id(user.id)))
+            session.permanent = True  # expires after session_idle_days without a visit
+            response = redirect(safe_next(request.args.get("next")))
+            throttle.remember_browser(response, user.email, _secure_site())
+            return response
         problem = "That email and password do not match an account."
     elif request.method == "POST":
         problem = "Enter your email and password."
@@ -132,8 +153,12 @@ def login() -> Any:
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
     if request.method == "POST":  # CSRF-checked: a link elsewhere cannot sign anyone out
+        user = current_staff()
+        if user is not None and g.token_user is None:
+            # Everywhere: a cookie copied before, or left on another machine, stops working.
+            services().users.end_sessions(user.id)
         logout_user()
-        flash("You are signed out.")
+        flash("You are signed out everywhere.")
         return redirect(url_for("pages.library"))
     return render_template("logout.html")
 
@@ -149,9 +174,9 @@ def account() -> Any:
     return render_template("account.html", user=user, token=token)
 
 
-def _load_user(user_id: str) -> _Staff | None:
-    user = services().users.get(int(user_id)) if user_id.isdigit() else None
-    return _Staff(user) if user else None
+def _load_user(session_id: str) -> _Staff | None:
+    user = services().users.by_session(session_id)
+    return _Staff(user, session_id) if user else None
 
 
 def _token_user() -> User | None:
@@ -173,11 +198,17 @@ def _before_request(csrf: CSRFProtect) -> None:
         csrf.protect()
 
 
+def _secure_site() -> bool:
+    """Reached over HTTPS (as told by a trusted proxy, see [web] trusted_proxies), or public at
+    an https:// base_url."""
+    return request.is_secure or services().config.library.base_url.startswith("https://")
+
+
 class _SessionInterface(SecureCookieSessionInterface):
-    """The session cookie is marked Secure whenever the site is reached over HTTPS."""
+    """The session cookie is marked Secure whenever the site is served over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return request.is_secure or bool(super().get_cookie_secure(app))
+        return _secure_site() or bool(super().get_cookie_secure(app))
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -198,20 +229,9 @@ def _secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _too_many(e: Exception) -> tuple[str, int]:
-    return (
-        render_template(
-            "error.html",
-            status=429,
-            title="Too many attempts",
-            message="Too many sign-in attempts. Wait a few minutes, then try again.",
-        ),
-        429,
-    )
-
-
 def init_app(app: Flask) -> None:
-    app.secret_key = _secret_key(app.extensions["recall"].config.data_dir)
+    config = app.extensions["recall"].config
+    app.secret_key = _secret_key(config.data_dir)
     app.session_interface = _SessionInterface()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -220,6 +240,9 @@ def init_app(app: Flask) -> None:
         # Checked in _before_request instead, so token-authenticated API calls skip it.
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session, so a long upload page still saves
+        # Flask refuses a cookie signed longer ago than this, and signs it anew on each visit.
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=config.web.session_idle_days),
+        SESSION_REFRESH_EACH_REQUEST=True,
     )
     manager = LoginManager(app)
     manager.session_protection = "basic"
@@ -229,17 +252,7 @@ def init_app(app: Flask) -> None:
     csrf = CSRFProtect(app)
     app.before_request(functools.partial(_before_request, csrf))
     app.register_blueprint(bp)
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
-    view: Any = app.view_functions["auth.login"]
-    view = limiter.limit(ADDRESS_LIMIT, methods=["POST"])(view)
-    view = limiter.limit(
-        ACCOUNT_LIMIT,
-        methods=["POST"],
-        key_func=lambda: request.form.get("email", "").strip().lower() or "-",
-        deduct_when=lambda response: response.status_code != 302,
-    )(view)
-    app.view_functions["auth.login"] = view
-    app.register_error_handler(429, _too_many)
+    throttle.init_app(app, "auth.login")
 
 
 def no_store(response: Response) -> Response:

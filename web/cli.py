@@ -316,7 +316,8 @@ def search(
     if not results.hits:
         err.print(Text(f"No moments found for {query!r}."))
         return
-    base = services.config.library.base_url.rstrip("/")
+    # Without a base_url: the address `recall serve` listens on by default.
+    base = (services.config.library.base_url or "http://127.0.0.1:8000").rstrip("/")
     shown = len(results.hits)
     more = f", of about {results.total:,} matches" if results.total > shown else ""
     out.print(Text(f"{shown} moment(s) for {query!r}{more}", style="dim"))
@@ -465,7 +466,7 @@ def user_list() -> None:
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read it from the first line of stdin.")
 def user_password(email: str, password_stdin: bool) -> None:
-    """Set a new password for an account."""
+    """Set a new password for an account; it is signed out everywhere (its API token stays)."""
     users = _state().services.users
     users.set_password(email, _read_password(password_stdin))
     err.print(Text(f"Password changed for {email}."))

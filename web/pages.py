@@ -10,7 +10,7 @@ from index.search import SearchOptions
 from library.errors import BadParameter, QueryError
 from library.models import Recording
 from library.timecode import clock
-from web.app import services
+from web.app import public_url, services
 from web.auth import current_staff
 from web.metadata import parse_date
 from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
@@ -109,6 +109,7 @@ def recording(recording_id: str) -> str:
     recording, clip, at = _page_data(recording_id)
     segments = segments_in(services().catalog.segments(recording_id), clip)
     title = recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
+    page_url = public_url(request.script_root + request.full_path.rstrip("?"))
     return render_template(
         "recording.html",
         recording=recording,
@@ -117,7 +118,8 @@ def recording(recording_id: str) -> str:
         at=at,
         page_title=title,
         quote=" ".join(s.text for s in segments[:3]) if clip else recording.meta.description,
-        oembed_url=url_for("api.oembed", url=request.url, _external=True),
+        page_url=page_url,
+        oembed_url=url_for("api.oembed", url=page_url, _external=True),
     )
 
 
