@@ -12,10 +12,10 @@ from flask import Blueprint, Response, abort, jsonify, request, url_for
 from ingest.captions import WRITERS
 from library.errors import BadParameter
 from library.timecode import clock
-from web.app import services
 from web.auth import current_staff
 from web.pages import search_options
 from web.present import clip_range, segments_in, shift
+from web.services import services
 from web.shapes import detail_json, results_json, summary_json
 
 bp = Blueprint("api", __name__)

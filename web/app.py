@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Flask,
     Response,
-    current_app,
     g,
     has_request_context,
     jsonify,
@@ -31,26 +29,14 @@ from library.errors import (
     RecallError,
 )
 from library.timecode import clock
-from web.services import Services, open_services
+from web import api, auth, manage, media, pages, staff, uploads
+from web.auth import current_staff
+from web.services import Services, open_services, public_url
 
 # Only embeds may be framed by other sites; every other page refuses framing.
 _CSP = "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
 _FRAMING_DENIED = "frame-ancestors 'none'"
 _FRAMING_ALLOWED = "frame-ancestors *"
-
-
-def services() -> Services:
-    """The open catalog, index and storage of the app serving this request."""
-    return current_app.extensions["recall"]  # type: ignore[no-any-return]
-
-
-def public_url(path: str) -> str:
-    """``path`` (from the root, as url_for builds it) as an absolute URL under [library]
-    base_url; without one, under the address this request came to."""
-    base = urlsplit(services().config.library.base_url)
-    if base.netloc:
-        return f"{base.scheme}://{base.netloc}{path}"
-    return request.host_url.rstrip("/") + path
 
 
 class _Site(Flask):
@@ -93,8 +79,6 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-
-    from web import api, auth, manage, media, pages, staff, uploads
 
     auth.init_app(app)
     app.register_blueprint(pages.bp)
@@ -155,8 +139,6 @@ def _security_headers(response: Response) -> Response:
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.vary.add("Cookie")
-    from web.auth import current_staff
-
     if current_staff() is not None:
         # What staff see may be private: no shared cache keeps it.
         cached = response.cache_control.max_age is not None

@@ -47,7 +47,7 @@ from wtforms.validators import DataRequired, Length
 
 from library.models import User
 from web import throttle
-from web.app import services
+from web.services import services
 
 bp = Blueprint("auth", __name__)
 

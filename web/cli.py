@@ -28,6 +28,7 @@ from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, Role, Status, Visibility
 from library.storage import atomic_text
 from library.timecode import clock
+from web.app import create_app
 from web.metadata import (
     MEDIA_EXTENSIONS,
     find_row,
@@ -509,8 +510,6 @@ def reindex() -> None:
 def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     """Start the site (waitress, a production WSGI server), and a worker beside it."""
     import waitress
-
-    from web.app import create_app
 
     state = _state()
     config = state.services.config

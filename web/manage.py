@@ -13,9 +13,9 @@ from ingest.captions import transcript_document
 from ingest.edits import Cue
 from library.errors import BadParameter
 from library.models import Recording, RecordingMeta, Visibility
-from web.app import services
 from web.auth import staff_required
 from web.metadata import MEDIA_EXTENSIONS, parse_date, parse_visibility, split_list
+from web.services import services
 from web.shapes import detail_json
 
 bp = Blueprint("manage", __name__)

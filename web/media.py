@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, send_file
 
 from library.errors import BadParameter
-from web.app import services
 from web.auth import current_staff
 from web.present import clip_range, time_param
+from web.services import services
 
 bp = Blueprint("media", __name__)
 

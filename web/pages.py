@@ -10,10 +10,10 @@ from index.search import SearchOptions
 from library.errors import BadParameter, QueryError
 from library.models import Recording
 from library.timecode import clock
-from web.app import public_url, services
 from web.auth import current_staff
 from web.metadata import parse_date
 from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
+from web.services import public_url, services
 
 bp = Blueprint("pages", __name__)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import current_app, request
 
 from index.search import TranscriptIndex, rebuild_index
 from index.semantic import SemanticIndex, is_installed
@@ -139,3 +142,17 @@ def open_services(config: Config) -> Services:
     if not index.is_current:
         services.rebuild_index()
     return services
+
+
+def services() -> Services:
+    """The open catalog, index and storage of the app serving this request."""
+    return current_app.extensions["recall"]  # type: ignore[no-any-return]
+
+
+def public_url(path: str) -> str:
+    """``path`` (from the root, as url_for builds it) as an absolute URL under [library]
+    base_url; without one, under the address this request came to."""
+    base = urlsplit(services().config.library.base_url)
+    if base.netloc:
+        return f"{base.scheme}://{base.netloc}{path}"
+    return request.host_url.rstrip("/") + path

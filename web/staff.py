@@ -10,8 +10,8 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 
 from library.errors import BadParameter, Conflict, UserNotFound
 from library.models import Recording, Role, Status
-from web.app import services
 from web.auth import admin_required, current_staff, staff_required
+from web.services import services
 from web.shapes import job_json
 
 bp = Blueprint("staff", __name__)

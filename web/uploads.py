@@ -21,9 +21,9 @@ from ingest import manage
 from library.errors import BadParameter, MediaError
 from library.models import RecordingMeta, Visibility
 from library.uploads import Upload, UploadNotFound, UploadStore
-from web.app import services
 from web.auth import current_staff, staff_required
 from web.metadata import MEDIA_EXTENSIONS, meta_from, title_from
+from web.services import services
 
 bp = Blueprint("uploads", __name__)
 
