@@ -54,6 +54,10 @@ class JobsConfig:
 @dataclass(frozen=True)
 class WebConfig:
     max_upload_mb: int = 20000
+    clip_workers: int = 1
+    clip_timeout: float = 60.0
+    clip_cache_mb: float = 500.0
+    max_clip_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,13 @@ def _validate(config: Config, source: str) -> None:
         raise ConfigError(source, "jobs.queue_url must be empty or a redis:// URL")
     if config.web.max_upload_mb < 1:
         raise ConfigError(source, "web.max_upload_mb must be >= 1")
+    w = config.web
+    if w.clip_workers < 1 or w.clip_timeout <= 0 or w.clip_cache_mb <= 0 or w.max_clip_seconds < 1:
+        raise ConfigError(
+            source,
+            "web.clip_workers must be >= 1, clip_timeout and clip_cache_mb > 0, "
+            "max_clip_seconds >= 1",
+        )
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 
