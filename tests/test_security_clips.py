@@ -246,3 +246,16 @@ def test_the_cache_stays_under_its_cap_dropping_the_least_recently_served(
         kept = [p.name for p in _cached(site_config, talk)]
     names = [f"clip-{s.start:.2f}-{s.end:.2f}.mp4" for s in segments]
     assert kept == sorted([names[0], names[2]])
+
+
+@pytest.mark.slow
+def test_a_clips_captions_are_its_whole_sentences_from_zero(app: Flask, tmp_path: Path) -> None:
+    talk, _ = _ids(app.extensions["recall"].config)
+    client = app.test_client()
+    query = "start=27&end=29.9"
+    captions = client.get(f"/api/recordings/{talk}/transcript.json?{query}").get_json()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(client.get(f"/r/{talk}/clip.mp4?{query}").data)
+    cues = captions["segments"]
+    assert cues[0]["start"] == 0
+    assert cues[-1]["end"] == pytest.approx(probe(clip).duration, abs=0.3)
