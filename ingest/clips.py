@@ -13,6 +13,8 @@ from library.models import MediaInfo
 # One thread per cut: the site's pool of cuts (web.clip_workers) then bounds the cores that
 # cutting may take, and pages keep the rest.
 _THREADS = 1
+# Cuts are started by visitors; pages for other visitors come first.
+_NICENESS = 10
 
 
 def clip_args(source: Path, dest: Path, start: float, end: float, info: MediaInfo) -> list[str]:
@@ -43,9 +45,12 @@ def cut_clip(
     timeout: float | None = None,
 ) -> None:
     """Raises :class:`MediaError` (also when it ran past ``timeout`` seconds)."""
-    run_ffmpeg(clip_args(source, dest, start, end, info), source, timeout=timeout)
+    run_ffmpeg(
+        clip_args(source, dest, start, end, info), source, timeout=timeout, niceness=_NICENESS
+    )
 
 
 def grab_frame(source: Path, dest: Path, at: float, *, timeout: float | None = None) -> None:
     """A JPEG of the frame at ``at`` seconds. Raises :class:`MediaError`."""
-    run_ffmpeg(["-threads", str(_THREADS), *frame_args(source, dest, at)], source, timeout=timeout)
+    args = ["-threads", str(_THREADS), *frame_args(source, dest, at)]
+    run_ffmpeg(args, source, timeout=timeout, niceness=_NICENESS)

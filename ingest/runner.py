@@ -37,12 +37,14 @@ def run_ffmpeg(
     duration: float = 0.0,
     on_progress: ProgressFn | None = None,
     timeout: float | None = None,
+    niceness: int = 0,
 ) -> None:
     """Run ffmpeg with ``args`` (inputs, filters, outputs).
 
     ``on_progress`` gets the fraction of ``duration`` processed so far. A run longer than
     ``timeout`` seconds is killed. Raises :class:`MediaError` naming ``source`` with the end
-    of ffmpeg's messages, or saying it took too long.
+    of ffmpeg's messages, or saying it took too long. A positive ``niceness`` runs it at that
+    lower priority (where ``nice`` exists), so what else the machine does goes first.
     """
     command = [
         ffmpeg_exe(),
@@ -56,6 +58,8 @@ def run_ffmpeg(
         "-y",
         *args,
     ]
+    if niceness > 0 and (nice := shutil.which("nice")):
+        command = [nice, "-n", str(niceness), *command]  # nice execs ffmpeg: same process
     try:
         proc = subprocess.Popen(
             command,

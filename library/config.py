@@ -55,6 +55,7 @@ class JobsConfig:
 class WebConfig:
     max_upload_mb: int = 20000
     clip_workers: int = 1
+    clip_requests: int = 6
     clip_timeout: float = 60.0
     clip_cache_mb: float = 500.0
     max_clip_seconds: float = 600.0
@@ -192,10 +193,16 @@ def _validate(config: Config, source: str) -> None:
     if config.web.max_upload_mb < 1:
         raise ConfigError(source, "web.max_upload_mb must be >= 1")
     w = config.web
-    if w.clip_workers < 1 or w.clip_timeout <= 0 or w.clip_cache_mb <= 0 or w.max_clip_seconds < 1:
+    if (
+        w.clip_workers < 1
+        or w.clip_requests < 1
+        or w.clip_timeout <= 0
+        or w.clip_cache_mb <= 0
+        or w.max_clip_seconds < 1
+    ):
         raise ConfigError(
             source,
-            "web.clip_workers must be >= 1, clip_timeout and clip_cache_mb > 0, "
+            "web.clip_workers and clip_requests must be >= 1, clip_timeout and clip_cache_mb > 0, "
             "max_clip_seconds >= 1",
         )
     if not 0 <= config.ingest.poster_at < 1:

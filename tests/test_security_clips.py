@@ -89,11 +89,22 @@ def served(app: Flask) -> Iterator[int]:
     import waitress.server
 
     server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # its sockets closed under the loop, as asked
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield int(server.effective_port)  # type: ignore[union-attr]
     finally:
+        stopping.set()
+        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
         server.close()
         thread.join(timeout=10)
 

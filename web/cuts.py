@@ -27,7 +27,7 @@ from library.storage import atomic_path
 CACHE_FOLDER = "cache"
 # Lock files are shared out over this many stripes: one per file would leave a lock file for
 # every clip ever asked for. Two cuts whose files share a stripe only wait for one another.
-_STRIPES = 64
+_STRIPES = 256
 # How long a request asks a client to wait, in seconds, when every slot is busy.
 RETRY_AFTER = 5
 # How often a request waiting for another's cut looks at its lock, in seconds.
@@ -41,6 +41,7 @@ class CutCache:
         self.media_dir = media_dir
         self.web = web
         self.slots = threading.BoundedSemaphore(web.clip_workers)
+        self.requests = threading.BoundedSemaphore(max(web.clip_workers, web.clip_requests))
         self._evicting = threading.Lock()
 
     @property
@@ -54,11 +55,23 @@ class CutCache:
         """
         if _touch(dest):
             return dest
+        # Requests cutting or waiting for a cut hold a server thread each: past the limit
+        # they are turned away, so pages always find a thread.
+        if not self.requests.acquire(blocking=False):
+            raise Busy("too many clips are being cut; please try again shortly", RETRY_AFTER)
+        try:
+            self._make(dest, make, check)
+        finally:
+            self.requests.release()
+        self.evict(keep=dest)
+        return dest
+
+    def _make(self, dest: Path, make: MakeFn, check: MakeFn) -> None:
         # A waiter never waits longer than the cut it waits for may run.
         deadline = time.monotonic() + self.web.clip_timeout + RETRY_AFTER
         with self._lock(dest, deadline):
-            if _touch(dest):  # another request or process made it meanwhile
-                return dest
+            if dest.exists():  # another request or process made it meanwhile
+                return
             if not self.slots.acquire(blocking=False):
                 raise Busy("every clip cutter is busy; please try again shortly", RETRY_AFTER)
             try:
@@ -69,8 +82,6 @@ class CutCache:
                 raise Busy(f"could not cut this clip: {e.reason}", RETRY_AFTER) from e
             finally:
                 self.slots.release()
-        self.evict(keep=dest)
-        return dest
 
     @contextlib.contextmanager
     def _lock(self, dest: Path, deadline: float) -> Iterator[None]:
