@@ -15,13 +15,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ingest.clips import cut_clip, keyframe_before
 from ingest.probe import probe
 from ingest.runner import run_ffmpeg
 from library.clips import clip_edges, still_time
 from library.config import Config
 from library.errors import MediaError
 from library.models import Segment
-from tests.conftest import app_for
+from tests.conftest import MediaFactory, app_for
 
 SENTENCES = [Segment(1.0, 4.0, "One."), Segment(4.5, 9.0, "Two."), Segment(12.0, 15.5, "Three.")]
 
@@ -53,6 +54,29 @@ def test_ffmpeg_running_past_its_timeout_is_killed(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match=r"longer than 0\.5 s"):
         run_ffmpeg(endless, tmp_path / "x", timeout=0.5)
     assert time.monotonic() - started < 5
+
+
+def _video_packets(path: Path) -> list[bytes]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
+
+
+def test_video_is_copied_from_a_keyframe_and_re_encoded_between(
+    media: MediaFactory, tmp_path: Path
+) -> None:
+    source = media("h264-aac.mp4")  # one keyframe, at 0
+    info = probe(source)
+    assert keyframe_before(source, 1.3) == 0.0
+    original = _video_packets(source)
+    copied, encoded = tmp_path / "copied.mp4", tmp_path / "encoded.mp4"
+    cut_clip(source, copied, 0.0, 2.0, info)
+    cut_clip(source, encoded, 1.3, 2.5, info)
+    assert _video_packets(copied)[:10] == original[:10]  # the same bytes: copied
+    assert _video_packets(encoded)[0] not in original
+    assert probe(copied).duration == pytest.approx(2.0, abs=0.1)
+    assert probe(encoded).duration == pytest.approx(1.2, abs=0.1)
 
 
 # The site, served by waitress: concurrency is what these tests are about.
