@@ -19,8 +19,8 @@ from ingest.clips import cut_clip, keyframe_before
 from ingest.probe import probe
 from ingest.runner import run_ffmpeg
 from library.clips import clip_edges, still_time
-from library.config import Config
-from library.errors import MediaError
+from library.config import Config, parse_config
+from library.errors import ConfigError, MediaError
 from library.models import Segment
 from tests.conftest import MediaFactory, app_for
 
@@ -294,3 +294,13 @@ def test_a_clips_captions_are_its_whole_sentences_from_zero(app: Flask, tmp_path
     cues = captions["segments"]
     assert cues[0]["start"] == 0
     assert cues[-1]["end"] == pytest.approx(probe(clip).duration, abs=0.3)
+
+
+@pytest.mark.parametrize(
+    "web",
+    [{"clip_workers": 0}, {"clip_requests": 0}, {"clip_timeout": 0}, {"clip_cache_mb": -1},
+     {"max_clip_seconds": 0.5}],
+)  # fmt: skip
+def test_clip_limits_must_be_positive(web: dict[str, float], tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"web\.clip_workers and clip_requests must be >= 1"):
+        parse_config({"web": web}, tmp_path)
