@@ -20,9 +20,9 @@ from library.storage import Storage
 from library.users import Users
 from web.cuts import CACHE_FOLDER, CutCache
 
-# A cut clip may be this much shorter or longer than asked, in seconds (audio frames, the
-# last video frame) before it is taken for a failed cut.
-_CLIP_SLACK = 0.5
+# A cut clip may be this much shorter or longer than asked, in seconds (audio frames, the last
+# video frame, the frames before its start a copied video keeps) before it counts as failed.
+_CLIP_SLACK = 1.0
 
 
 class MediaFileNotFound(NotFound):
