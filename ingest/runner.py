@@ -7,6 +7,7 @@ import functools
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,11 +36,15 @@ def run_ffmpeg(
     *,
     duration: float = 0.0,
     on_progress: ProgressFn | None = None,
+    timeout: float | None = None,
+    niceness: int = 0,
 ) -> None:
     """Run ffmpeg with ``args`` (inputs, filters, outputs).
 
-    ``on_progress`` gets the fraction of ``duration`` processed so far.
-    Raises :class:`MediaError` naming ``source`` with the end of ffmpeg's messages.
+    ``on_progress`` gets the fraction of ``duration`` processed so far. A run longer than
+    ``timeout`` seconds is killed. Raises :class:`MediaError` naming ``source`` with the end
+    of ffmpeg's messages, or saying it took too long. A positive ``niceness`` runs it at that
+    lower priority (where ``nice`` exists), so what else the machine does goes first.
     """
     command = [
         ffmpeg_exe(),
@@ -53,6 +58,8 @@ def run_ffmpeg(
         "-y",
         *args,
     ]
+    if niceness > 0 and (nice := shutil.which("nice")):
+        command = [nice, "-n", str(niceness), *command]  # nice execs ffmpeg: same process
     try:
         proc = subprocess.Popen(
             command,
@@ -75,9 +82,26 @@ def run_ffmpeg(
                 # ("N/A" or a negative time come before the first frame.)
                 on_progress(min(1.0, int(match[2]) / 1e6 / duration))
 
-    with proc:
-        read_stderr()
-        code = proc.wait()
+    # A timer kills it: reading stderr blocks until ffmpeg exits, however long that takes.
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        proc.kill()
+
+    killer = threading.Timer(timeout, kill) if timeout is not None else None
+    if killer is not None:
+        killer.daemon = True
+        killer.start()
+    try:
+        with proc:
+            read_stderr()
+            code = proc.wait()
+    finally:
+        if killer is not None:
+            killer.cancel()
+    if timed_out.is_set() and code != 0:
+        raise MediaError(source, f"ffmpeg took longer than {timeout:g} s and was stopped")
     if code != 0:
         last = messages[-1] if messages else f"exit status {code}"
         raise MediaError(source, f"ffmpeg failed: {last}", "\n".join(messages))

@@ -57,6 +57,11 @@ class WebConfig:
     max_upload_mb: int = 20000
     session_idle_days: int = 14
     trusted_proxies: int = 0
+    clip_workers: int = 1
+    clip_requests: int = 6
+    clip_timeout: float = 60.0
+    clip_cache_mb: float = 500.0
+    max_clip_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,19 @@ def _validate(config: Config, source: str) -> None:
     base = urlsplit(config.library.base_url)
     if config.library.base_url and (base.scheme not in ("http", "https") or not base.netloc):
         raise ConfigError(source, "library.base_url must be empty or start http:// or https://")
+    w = config.web
+    if (
+        w.clip_workers < 1
+        or w.clip_requests < 1
+        or w.clip_timeout <= 0
+        or w.clip_cache_mb <= 0
+        or w.max_clip_seconds < 1
+    ):
+        raise ConfigError(
+            source,
+            "web.clip_workers and clip_requests must be >= 1, clip_timeout and clip_cache_mb > 0, "
+            "max_clip_seconds >= 1",
+        )
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

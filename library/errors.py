@@ -81,3 +81,15 @@ class UserNotFound(NotFound):
 
 class Conflict(RecallError):
     """The request cannot be done in the recording's present state (e.g. editing while busy)."""
+
+
+class Busy(RecallError):
+    """Work that cannot be done now: every slot for it is taken, or it ran out of time.
+
+    ``retry_after`` is how many seconds a client might wait before asking again.
+    """
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after

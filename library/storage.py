@@ -7,8 +7,9 @@ Layout under ``<data_dir>/media/<recording id>/``::
     poster.jpg
     transcript.vtt .srt .txt .json
 
-Every file is written to a hidden ``.<name>.part`` beside its final name and renamed into
-place, which is atomic on POSIX file systems.
+Every file is written to a hidden ``.<name>.<random>.part`` beside its final name and renamed
+into place, which is atomic on POSIX file systems. The random part keeps two writers of the
+same file (two requests, two processes) from writing into one another's half-written file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -31,7 +33,7 @@ def part_path(path: Path) -> Path:
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` atomically."""
-    tmp = part_path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}{PART_SUFFIX}")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield tmp

@@ -70,7 +70,7 @@ def test_no_module_imports_itself_round_a_circle() -> None:
         path.append(module)
         for target in sorted(graph[module]):
             if state.get(target) == 1:
-                circles.append(path[path.index(target) :] + [target])
+                circles.append([*path[path.index(target) :], target])
             elif target not in state:
                 visit(target)
         path.pop()

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ingest.probe import probe
+from library.clips import clip_edges
 from library.config import Config
 from library.timecode import clock
 from tests.conftest import app_for
@@ -207,14 +208,18 @@ def test_only_embeds_may_be_framed(client: FlaskClient) -> None:
         assert headers["X-Frame-Options"] == "DENY"
 
 
-def test_clip_download_is_cut_and_cached(client: FlaskClient, tmp_path: Path) -> None:
+def test_clip_download_is_cut_and_cached(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
     rid = talk_id(client)
     response = client.get(f"/r/{rid}/clip.mp4?start=25&end=30")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     out = tmp_path / "clip.mp4"
     out.write_bytes(response.data)
     info = probe(out)
-    assert info.video_codec == "h264" and info.duration == pytest.approx(5.0, abs=0.3)
+    # The clip holds the whole sentences around 25..30 s (library.clips.clip_edges).
+    segments = app.extensions["recall"].catalog.segments(rid)
+    start, end = clip_edges(segments, 25, 30, info.duration + 60)
+    assert {start, end} <= {s.start for s in segments} | {s.end for s in segments}
+    assert info.video_codec == "h264" and info.duration == pytest.approx(end - start, abs=0.3)
     again = client.get(f"/r/{rid}/clip.mp4?start=25&end=30")
     assert again.data == response.data
     assert client.get(f"/r/{rid}/clip.mp4").status_code == 400

@@ -10,11 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from ingest.captions import WRITERS
+from library.clips import clip_edges
 from library.errors import BadParameter
 from library.timecode import clock
 from web.auth import current_staff
 from web.pages import search_options
-from web.present import clip_range, segments_in, shift
+from web.present import ClipRange, clip_range, segments_in, shift
 from web.services import services
 from web.shapes import detail_json, results_json, summary_json
 
@@ -65,7 +66,9 @@ def transcript(recording_id: str, fmt: str) -> Response:
     segments = services().catalog.segments(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), found.duration)
     if clip is not None:
-        segments = shift(segments_in(segments, clip), clip.start)
+        # The captions of the clip file the same range downloads: whole sentences, from 0.
+        start, end = clip_edges(segments, clip.start, clip.end, found.duration)
+        segments = shift(segments_in(segments, ClipRange(start, end)), start)
     text = io.StringIO()
     WRITERS[fmt](segments, text, found)
     response = Response(text.getvalue(), mimetype=_MIMETYPES[fmt])

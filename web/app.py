@@ -21,6 +21,7 @@ from library.config import Config, load_config
 from library.errors import (
     AccountError,
     BadParameter,
+    Busy,
     Conflict,
     MediaError,
     MetadataError,
@@ -108,7 +109,7 @@ def _error(status: int, title: str, message: str) -> tuple[Any, int]:
     return render_template("error.html", status=status, title=title, message=message), status
 
 
-def _recall_error(e: RecallError) -> tuple[Any, int]:
+def _recall_error(e: RecallError) -> tuple[Any, int] | tuple[Any, int, dict[str, str]]:
     """The one place domain errors become HTTP."""
     if isinstance(e, NotFound):
         return _error(404, "Not found", str(e))
@@ -116,6 +117,9 @@ def _recall_error(e: RecallError) -> tuple[Any, int]:
         return _error(400, "Bad request", str(e))
     if isinstance(e, Conflict):
         return _error(409, "Conflict", str(e))
+    if isinstance(e, Busy):
+        body, status = _error(503, "Busy", e.reason)
+        return body, status, {"Retry-After": str(e.retry_after)}
     if isinstance(e, MediaError):
         return _error(500, "Media error", f"{e.reason}")
     return _error(500, "Error", str(e))

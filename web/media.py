@@ -28,10 +28,10 @@ def clip_download(recording_id: str, ext: str) -> Response:
     clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
     if clip is None or ext not in {"mp4", "m4a"}:
         raise BadParameter("start", request.args.get("start", ""), "a clip needs start and end")
-    path = services().clip_file(recording, clip.start, clip.end)
-    name = f"{recording.title[:60]} {clip.start:g}-{clip.end:g}{path.suffix}"
+    cut = services().clip_file(recording, clip.start, clip.end)
+    name = f"{recording.title[:60]} {cut.start:.2f}-{cut.end:.2f}{cut.path.suffix}"
     return send_file(
-        path, conditional=True, max_age=ONE_YEAR, as_attachment=True, download_name=name
+        cut.path, conditional=True, max_age=ONE_YEAR, as_attachment=True, download_name=name
     )
 
 

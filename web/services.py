@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,12 +13,19 @@ from index.semantic import SemanticIndex, is_installed
 from ingest.clips import cut_clip, grab_frame
 from ingest.jobs import JobQueue
 from ingest.pipeline import Pipeline
+from ingest.probe import probe
 from library.catalog import Catalog
+from library.clips import clip_edges, still_time
 from library.config import Config
-from library.errors import ConfigError, NotFound, RecordingNotFound
+from library.errors import BadParameter, ConfigError, MediaError, NotFound, RecordingNotFound
 from library.models import Recording, User, can_open, visibilities_for
-from library.storage import Storage, atomic_path
+from library.storage import Storage
 from library.users import Users
+from web.cuts import CACHE_FOLDER, CutCache
+
+# A cut clip may be this much shorter or longer than asked, in seconds (audio frames, the last
+# video frame, the frames before its start a copied video keeps) before it counts as failed.
+_CLIP_SLACK = 1.0
 
 
 class MediaFileNotFound(NotFound):
@@ -26,6 +33,15 @@ class MediaFileNotFound(NotFound):
         super().__init__(f"recording {recording_id!r} has no file {name!r}")
         self.recording_id = recording_id
         self.name = name
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A cut clip file and the range it holds (the asked range snapped to sentences)."""
+
+    path: Path
+    start: float
+    end: float
 
 
 @dataclass
@@ -37,6 +53,10 @@ class Services:
     pipeline: Pipeline
     users: Users
     jobs: JobQueue
+    cuts: CutCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cuts = CutCache(self.config.media_dir, self.config.web)
 
     def rebuild_index(self) -> int:
         semantic = self.index.semantic
@@ -87,31 +107,67 @@ class Services:
         if not recording.playable_file:
             raise MediaFileNotFound(recording.id, recording.playable_file)
         source = self.storage.file(recording.id, recording.playable_file)
-        return source, self.storage.file(recording.id, f"cache/{name}")
+        return source, self.storage.file(recording.id, f"{CACHE_FOLDER}/{name}")
 
-    def clip_file(self, recording: Recording, start: float, end: float) -> Path:
-        """The range as its own MP4 (or M4A), cut once and kept. Raises :class:`MediaError`."""
-        assert recording.media_info is not None
-        ext = "mp4" if recording.media_info.has_video else "m4a"
+    def clip_edges(self, recording: Recording, start: float, end: float) -> tuple[float, float]:
+        """The range a clip of ``start``..``end`` holds: whole sentences (library.clips)."""
+        return clip_edges(self.catalog.segments(recording.id), start, end, recording.duration)
+
+    def clip_file(self, recording: Recording, start: float, end: float) -> Clip:
+        """The range, snapped to whole sentences, as its own MP4 (or M4A), cut once and kept.
+
+        Raises :class:`BadParameter` for a clip longer than web.max_clip_seconds,
+        :class:`Busy` when it cannot be cut now.
+        """
+        info = recording.media_info
+        assert info is not None
+        start, end = self.clip_edges(recording, start, end)
+        longest = self.config.web.max_clip_seconds
+        if end - start > longest:
+            raise BadParameter(
+                "end",
+                f"{end:g}",
+                f"a clip may be at most {longest:g} seconds long; this one would be "
+                f"{end - start:.0f} seconds",
+            )
+        ext = "mp4" if info.has_video else "m4a"
         source, dest = self._cached(recording, f"clip-{start:.2f}-{end:.2f}.{ext}")
-        if not dest.exists():
-            with atomic_path(dest) as tmp:
-                cut_clip(source, tmp, start, end, recording.media_info)
-        return dest
+
+        def check(tmp: Path) -> None:
+            got = probe(tmp, min_duration=0.0)
+            if got.has_video != info.has_video or not got.has_audio:
+                raise MediaError(tmp, "the cut clip lacks its audio or video")
+            if abs(got.duration - (end - start)) > _CLIP_SLACK:
+                raise MediaError(
+                    tmp, f"the cut clip lasts {got.duration:.2f} s, not {end - start:.2f}"
+                )
+
+        def make(tmp: Path) -> None:
+            cut_clip(source, tmp, start, end, info, timeout=self.config.web.clip_timeout)
+
+        return Clip(self.cuts.get(dest, make, check), start, end)
 
     def frame_file(self, recording: Recording, at: float) -> Path:
-        """A still at ``at`` seconds (the poster for audio). Raises :class:`MediaError`."""
+        """A still near ``at`` seconds (whole seconds, never past the last frame; the poster
+        for audio). Raises :class:`Busy` when it cannot be grabbed now."""
         assert recording.media_info is not None
         if not recording.media_info.has_video:
             path = self.storage.file(recording.id, recording.poster_file)
             if not recording.poster_file or not path.is_file():
                 raise MediaFileNotFound(recording.id, recording.poster_file)
             return path
-        source, dest = self._cached(recording, f"frame-{at:.1f}.jpg")
-        if not dest.exists():
-            with atomic_path(dest) as tmp:
-                grab_frame(source, tmp, at)
-        return dest
+        at = still_time(at, recording.duration)
+        source, dest = self._cached(recording, f"frame-{at:.0f}.jpg")
+
+        def check(tmp: Path) -> None:
+            head = tmp.read_bytes()[:3] if tmp.is_file() else b""
+            if head != b"\xff\xd8\xff":
+                raise MediaError(tmp, f"no frame at {at:g} s")
+
+        def make(tmp: Path) -> None:
+            grab_frame(source, tmp, at, timeout=self.config.web.clip_timeout)
+
+        return self.cuts.get(dest, make, check)
 
     def close(self) -> None:
         self.index.close()
