@@ -14,9 +14,10 @@ from library.errors import BadParameter
 from library.timecode import clock
 from web.app import services
 from web.auth import current_staff
+from web.downloads import attachment, file_name
 from web.pages import search_options
 from web.present import clip_range, segments_in, shift
-from web.shapes import detail_json, results_json, summary_json
+from web.shapes import detail_json, results_json, summary_json, visitor_json
 
 bp = Blueprint("api", __name__)
 
@@ -44,16 +45,18 @@ def search() -> Response:
 
 @bp.get("/api/recordings")
 def recordings() -> Response:
-    shown = services().search_visibilities(current_staff())
-    return jsonify(
-        [summary_json(r) for r in services().catalog.recordings() if r.meta.visibility in shown]
-    )
+    """Visitors get what the library page lists (public and finished); staff get all."""
+    user = current_staff()
+    shown = services().listed(None) if user is None else services().catalog.recordings()
+    return jsonify([summary_json(r) for r in shown])
 
 
 @bp.get("/api/recordings/<recording_id>")
 def recording(recording_id: str) -> Response:
-    found = services().viewable(recording_id, current_staff())
-    return jsonify(detail_json(found, len(services().catalog.segments(recording_id))))
+    user = current_staff()
+    found = services().viewable(recording_id, user)
+    detail = detail_json(found, len(services().catalog.segments(recording_id)))
+    return jsonify(detail if user is not None else visitor_json(detail))
 
 
 @bp.get("/api/recordings/<recording_id>/transcript.<fmt>")
@@ -70,8 +73,7 @@ def transcript(recording_id: str, fmt: str) -> Response:
     WRITERS[fmt](segments, text, found)
     response = Response(text.getvalue(), mimetype=_MIMETYPES[fmt])
     if request.args.get("download"):
-        name = f"{found.title[:80]}.{fmt}".replace('"', "'")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Content-Disposition"] = attachment(file_name(found.title, f".{fmt}"))
     return response
 
 

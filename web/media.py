@@ -7,6 +7,7 @@ from flask import Blueprint, Response, request, send_file
 from library.errors import BadParameter
 from web.app import services
 from web.auth import current_staff
+from web.downloads import file_name
 from web.present import clip_range, time_param
 
 bp = Blueprint("media", __name__)
@@ -29,7 +30,7 @@ def clip_download(recording_id: str, ext: str) -> Response:
     if clip is None or ext not in {"mp4", "m4a"}:
         raise BadParameter("start", request.args.get("start", ""), "a clip needs start and end")
     path = services().clip_file(recording, clip.start, clip.end)
-    name = f"{recording.title[:60]} {clip.start:g}-{clip.end:g}{path.suffix}"
+    name = file_name(recording.title, f" {clip.start:g}-{clip.end:g}{path.suffix}", limit=60)
     return send_file(
         path, conditional=True, max_age=ONE_YEAR, as_attachment=True, download_name=name
     )
