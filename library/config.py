@@ -54,6 +54,7 @@ class JobsConfig:
 @dataclass(frozen=True)
 class WebConfig:
     max_upload_mb: int = 20000
+    upload_reserve_mb: int = 1024
 
 
 @dataclass(frozen=True)
@@ -185,8 +186,8 @@ def _validate(config: Config, source: str) -> None:
         ("redis://", "rediss://", "unix://")
     ):
         raise ConfigError(source, "jobs.queue_url must be empty or a redis:// URL")
-    if config.web.max_upload_mb < 1:
-        raise ConfigError(source, "web.max_upload_mb must be >= 1")
+    if config.web.max_upload_mb < 1 or config.web.upload_reserve_mb < 0:
+        raise ConfigError(source, "web.max_upload_mb must be >= 1 and upload_reserve_mb >= 0")
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

@@ -3,9 +3,14 @@ reads. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -16,7 +21,7 @@ from ingest.captions import write_srt, write_txt, write_vtt
 from ingest.manage import parse_captions
 from library.config import Config, parse_config
 from library.models import MediaInfo, RecordingMeta, Segment, Status, Visibility
-from tests.conftest import add_account, app_for
+from tests.conftest import add_account, app_for, csrf_token, sign_in
 from web.services import open_services
 
 XSS_TITLE = "\"'><img src=x onerror=alert(1)>"
@@ -176,3 +181,126 @@ def test_staff_still_get_everything(client: FlaskClient, library: Config) -> Non
     detail = client.get(f"/api/recordings/{rid}", headers=headers).get_json()
     assert detail["error"] == "ffmpeg failed: /srv/secret/path"
     assert detail["source_name"] and "note" in detail
+
+
+# -- 15: tus numbers and a full disk ---------------------------------------------------------
+
+
+def _upload_app(tmp_path: Path, **web: int) -> Iterator[Flask]:
+    config = parse_config({"web": {"max_upload_mb": 5, **web}}, tmp_path / "home", "test")
+    add_account(config, "ana@example.org", "staff")
+    with app_for(config) as app:
+        yield app
+
+
+@pytest.fixture
+def upload_app(tmp_path: Path) -> Iterator[Flask]:
+    yield from _upload_app(tmp_path)
+
+
+def _staff(app: Flask) -> tuple[FlaskClient, dict[str, str]]:
+    client = app.test_client()
+    sign_in(client, "ana@example.org")
+    return client, {"X-CSRFToken": csrf_token(client, "/upload"), "Tus-Resumable": "1.0.0"}
+
+
+def _create(client: FlaskClient, headers: dict[str, str], length: str) -> object:
+    name = base64.b64encode(b"talk.mp4").decode()
+    return client.post(
+        "/api/uploads",
+        headers={**headers, "Upload-Length": length, "Upload-Metadata": f"filename {name}"},
+    )
+
+
+BAD_NUMBERS = ["²", "٣", "１２", "-1", "+5", " 5", "1e3", "0x10", "1_000", "9" * 5000,
+               "99999999999999999999", "", "NaN", "5.0"]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS)
+def test_upload_length_that_is_not_a_byte_count_is_400(upload_app: Flask, value: str) -> None:
+    client, headers = _staff(upload_app)
+    response = _create(client, headers, value)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "Upload-Length" in response.get_json()["message"]  # type: ignore[attr-defined]
+    assert not any(upload_app.extensions["recall"].config.uploads_dir.glob("*.json"))
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS)
+def test_upload_offset_that_is_not_a_byte_count_is_400(upload_app: Flask, value: str) -> None:
+    client, headers = _staff(upload_app)
+    url = _create(client, headers, "10").headers["Location"]  # type: ignore[attr-defined]
+    response = client.patch(
+        url,
+        data=b"x" * 10,
+        headers={**headers, "Upload-Offset": value,
+                 "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert client.head(url, headers=headers).headers["Upload-Offset"] == "0"
+
+
+def test_an_upload_that_would_eat_the_reserve_is_refused_with_507(tmp_path: Path) -> None:
+    free_mb = shutil.disk_usage(tmp_path).free // 1_000_000
+    for app in _upload_app(tmp_path, upload_reserve_mb=free_mb + 10):
+        client, headers = _staff(app)
+        response = _create(client, headers, "1000")
+        assert response.status_code == 507  # type: ignore[attr-defined]
+        message = response.get_json()["message"]  # type: ignore[attr-defined]
+        assert "web.upload_reserve_mb" in message and "MB free" in message
+        assert not any(app.extensions["recall"].config.uploads_dir.iterdir())
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs: a disk that fills up mid-upload (needs root, as in CI's container)."""
+    where = tmp_path / "small"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_disk_filling_up_mid_upload_is_507_and_the_upload_resumes(small_disk: Path) -> None:
+    config = parse_config(
+        {"library": {"data_dir": str(small_disk / "var")},
+         "web": {"max_upload_mb": 5, "upload_reserve_mb": 0}},
+        small_disk,
+        "test",
+    )  # fmt: skip
+    add_account(config, "ana@example.org", "staff")
+    # The catalog and uploads share the 2 MB: declare 1.5 MB, which fits at creation, then
+    # fill the disk behind the server's back.
+    with app_for(config) as app:
+        client, headers = _staff(app)
+        created = _create(client, headers, "1500000")
+        assert created.status_code == 201  # type: ignore[attr-defined]
+        url = created.headers["Location"]  # type: ignore[attr-defined]
+        filler = small_disk / "filler"
+        with contextlib.suppress(OSError), filler.open("wb", buffering=0) as f:
+            while True:
+                f.write(b"\0" * 65536)
+        free = shutil.disk_usage(small_disk).free
+        response = client.patch(
+            url,
+            data=b"x" * 1_500_000,
+            headers={**headers, "Upload-Offset": "0",
+                     "Content-Type": "application/offset+octet-stream"},
+        )  # fmt: skip
+        assert response.status_code == 507
+        assert "disk is full" in response.get_json()["message"]
+        offset = int(client.head(url, headers=headers).headers["Upload-Offset"])
+        assert offset <= free + 65536
+        filler.unlink()  # room again: the client goes on from where the upload stands
+        rest = client.patch(
+            url,
+            data=b"x" * (1_500_000 - offset),
+            headers={**headers, "Upload-Offset": str(offset),
+                     "Content-Type": "application/offset+octet-stream"},
+        )  # fmt: skip
+        assert rest.status_code == 422  # all bytes arrived; "x"s are no recording

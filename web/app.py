@@ -13,6 +13,7 @@ from library.errors import (
     AccountError,
     BadParameter,
     Conflict,
+    InsufficientStorage,
     MediaError,
     MetadataError,
     NotFound,
@@ -77,6 +78,8 @@ def _recall_error(e: RecallError) -> tuple[Any, int]:
         return _error(400, "Bad request", str(e))
     if isinstance(e, Conflict):
         return _error(409, "Conflict", str(e))
+    if isinstance(e, InsufficientStorage):
+        return _error(507, "Insufficient storage", str(e))
     if isinstance(e, MediaError):
         return _error(500, "Media error", f"{e.reason}")
     return _error(500, "Error", str(e))
