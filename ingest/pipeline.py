@@ -66,6 +66,15 @@ def _ignore_progress(stage: str, fraction: float) -> None:
     pass
 
 
+def _is_text(name: str) -> bool:
+    """Whether a file name decoded to text: bytes that are not UTF-8 become lone surrogates."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def file_hash(path: Path) -> str:
     """SHA-256 of the content: the same recording uploaded twice is recognised."""
     digest = hashlib.sha256()
@@ -97,6 +106,9 @@ class Pipeline:
 
         Raises :class:`MediaError` (nothing is added) for files that are not usable media.
         """
+        if not _is_text(path.name):
+            # Linux names are bytes; the catalog keeps names as UTF-8 text.
+            raise MediaError(path, "the file name is not UTF-8 text: rename the file")
         info = probe(path, min_duration=self.config.ingest.min_duration)
         try:
             source_hash = file_hash(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -21,7 +22,15 @@ from ingest.captions import write_srt, write_txt, write_vtt
 from ingest.manage import parse_captions
 from library.config import Config, parse_config
 from library.models import MediaInfo, RecordingMeta, Segment, Status, Visibility
-from tests.conftest import add_account, app_for, csrf_token, sign_in
+from tests.conftest import (
+    MediaFactory,
+    add_account,
+    app_for,
+    csrf_token,
+    run_recall,
+    sign_in,
+    write_config,
+)
 from web.services import open_services
 
 XSS_TITLE = "\"'><img src=x onerror=alert(1)>"
@@ -304,3 +313,24 @@ def test_a_disk_filling_up_mid_upload_is_507_and_the_upload_resumes(small_disk: 
                      "Content-Type": "application/offset+octet-stream"},
         )  # fmt: skip
         assert rest.status_code == 422  # all bytes arrived; "x"s are no recording
+
+
+# -- 14: a file name that is not UTF-8 ------------------------------------------------------
+
+
+def test_ingest_reports_a_name_that_is_not_utf8_and_goes_on(
+    tmp_path: Path, media: MediaFactory
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(media("tone.wav"), folder / "tone.wav")
+    shutil.copy(media("tone.wav"), os.path.join(os.fsencode(folder), b"caf\xe9.wav"))
+    write_config(tmp_path)
+    result = run_recall("ingest", "in", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+    assert failed == [
+        "-\tfailed: in/caf\ufffd.wav: the file name is not UTF-8 text: rename the file"
+    ]
+    assert re.fullmatch(r"\w+\t(ready|no speech)\n", result.stdout), result.stdout
