@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import html
 import io
 import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -334,3 +337,67 @@ def test_ingest_reports_a_name_that_is_not_utf8_and_goes_on(
         "-\tfailed: in/caf\ufffd.wav: the file name is not UTF-8 text: rename the file"
     ]
     assert re.fullmatch(r"\w+\t(ready|no speech)\n", result.stdout), result.stdout
+
+
+# -- 12: embed code ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(library: Config) -> Iterator[str]:
+    from waitress.server import create_server
+
+    from web.app import create_app
+
+    app = create_app(library)
+    httpd = create_server(app, host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.effective_port}"  # type: ignore[union-attr]
+    httpd.close()
+    app.extensions["recall"].close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", ["", "?start=10&end=20"])
+def test_embed_code_of_a_hostile_title_is_only_text_on_the_partner_page(
+    page: Any, server: str, library: Config, query: str
+) -> None:
+    rid = _all_ids(library)[XSS_TITLE]
+    page.goto(f"{server}/r/{rid}{query}")
+    code = page.get_attribute("button[data-copy*='<iframe']", "data-copy")
+    assert code and XSS_TITLE not in code
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto("about:blank")  # another site: not this one's origin or CSP
+    page.set_content(f"<!doctype html><title>Partner</title><main>{code}</main>")
+    page.wait_for_selector("iframe")
+    assert page.eval_on_selector_all("img", "els => els.length") == 0
+    assert page.eval_on_selector_all("main *", "els => els.length") == 2  # wrapper, iframe
+    assert page.get_attribute("iframe", "title").startswith(XSS_TITLE)
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    # Responsive: as wide as the partner's column, 16:9.
+    page.set_viewport_size({"width": 500, "height": 800})
+    box = page.locator("iframe").bounding_box()
+    assert box["width"] == pytest.approx(page.evaluate("document.querySelector('main')"
+                                                       ".clientWidth"), abs=1)  # fmt: skip
+    assert box["height"] == pytest.approx(box["width"] * 9 / 16, abs=1)
+
+
+def test_the_copy_box_and_oembed_give_the_same_escaped_snippet(
+    client: FlaskClient, library: Config
+) -> None:
+    rid = _all_ids(library)[XSS_TITLE]
+    for query in ("", "?start=10&end=20"):
+        page = client.get(f"/r/{rid}{query}").get_data(as_text=True)
+        boxes = re.findall(r'data-copy="(&lt;div[^"]*)"', page)
+        assert len(boxes) == 1
+        copied = html.unescape(boxes[0])
+        oembed = client.get("/oembed", query_string={"url": f"http://localhost/r/{rid}{query}"})
+        assert oembed.get_json()["html"] == copied
+        assert "<img" not in copied and "padding-top:56.25%" in copied
+        assert "position:absolute" in copied and "width:100%" in copied
+    limited = client.get(
+        "/oembed", query_string={"url": f"http://localhost/r/{rid}", "maxwidth": "320"}
+    ).get_json()
+    assert limited["html"].startswith('<div style="max-width:320px">')

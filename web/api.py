@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import html
 import io
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from ingest.captions import WRITERS
 from library.errors import BadParameter
-from library.timecode import clock
 from web.app import services
 from web.auth import current_staff
 from web.downloads import attachment, file_name
-from web.pages import search_options
+from web.pages import clip_title, embed_snippet, search_options
 from web.present import clip_range, segments_in, shift
 from web.shapes import detail_json, results_json, summary_json, visitor_json
 
@@ -111,26 +108,19 @@ def oembed() -> Response | tuple[Response, int]:
     found = services().viewable(recording_id, current_staff())
     clip = clip_range(query.get("start"), query.get("end"), found.duration)
     start = clip.start if clip else 0.0
-    embed_args: dict[str, Any] = {"captions": 1}
-    if clip:
-        embed_args.update(start=f"{clip.start:g}", end=f"{clip.end:g}")
-    src = url_for("pages.embed", recording_id=recording_id, _external=True, **embed_args)
     segments = segments_in(services().catalog.segments(recording_id), clip)
     width, height = _fit(request.args.get("maxwidth"), request.args.get("maxheight"))
-    title = found.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
+    limited = bool(request.args.get("maxwidth") or request.args.get("maxheight"))
+    _, code = embed_snippet(found, clip, width if limited else None)
     return jsonify(
         {
             "version": "1.0",
             "type": "video",
             "provider_name": "Recall",
             "provider_url": url_for("pages.library", _external=True),
-            "title": title,
+            "title": clip_title(found, clip),
             "author_name": ", ".join(found.meta.speakers),
-            "html": (
-                f'<iframe src="{html.escape(src)}" width="{width}" height="{height}" '
-                f'frameborder="0" allow="autoplay; fullscreen" allowfullscreen '
-                f'title="{html.escape(title)}"></iframe>'
-            ),
+            "html": code,
             "width": width,
             "height": height,
             "thumbnail_url": url_for(
