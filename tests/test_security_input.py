@@ -23,18 +23,21 @@ from flask.testing import FlaskClient
 
 from ingest.captions import write_srt, write_txt, write_vtt
 from ingest.manage import parse_captions
+from ingest.probe import probe
 from library.config import Config, parse_config
 from library.models import MediaInfo, RecordingMeta, Segment, Status, Visibility
+from library.timecode import clock
 from tests.conftest import (
     MediaFactory,
     add_account,
     app_for,
     csrf_token,
+    ffmpeg,
     run_recall,
     sign_in,
     write_config,
 )
-from web.services import open_services
+from web.services import Services, open_services
 
 XSS_TITLE = "\"'><img src=x onerror=alert(1)>"
 ODD_TITLES = ["Keynote — day 1", "Don’t stop", "日本の会議", "Launch 🚀", "Two\nlines", "日本"]
@@ -401,3 +404,54 @@ def test_the_copy_box_and_oembed_give_the_same_escaped_snippet(
         "/oembed", query_string={"url": f"http://localhost/r/{rid}", "maxwidth": "320"}
     ).get_json()
     assert limited["html"].startswith('<div style="max-width:320px">')
+
+
+# -- 13: a truncated file whose index, at the front, still names all of it -------------------
+
+
+def _faststart_mp4(path: Path, seconds: int, audio: list[str]) -> bytes:
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}", *audio,
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-shortest", "-movflags", "+faststart", str(path))  # fmt: skip
+    return path.read_bytes()
+
+
+def test_a_truncated_faststart_upload_fails_with_a_clear_reason(
+    tmp_path: Path, services: Services
+) -> None:
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=180"]
+    whole = _faststart_mp4(tmp_path / "whole.mp4", 180, tone)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[:300_000])
+    assert probe(cut).duration == pytest.approx(180, abs=1)  # what fooled the ingest
+    recording = services.pipeline.ingest(cut, RecordingMeta(title="Cut short"))
+    assert recording.status == Status.FAILED
+    assert recording.error.startswith("truncated or damaged: only 0:0")
+    assert "of the 3:00 it declares could be read" in recording.error
+    assert not recording.playable_file
+    assert services.listed(None) == []
+
+
+def test_a_file_missing_only_its_end_is_kept_with_a_warning(
+    tmp_path: Path, services: Services
+) -> None:
+    # Silent audio: the test is about the file, not about transcribing it.
+    silence = ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono"]
+    whole = _faststart_mp4(tmp_path / "whole.mp4", 40, silence)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: len(whole) * 8 // 10])
+    recording = services.pipeline.ingest(cut, RecordingMeta(title="Missing its end"))
+    assert recording.status == Status.NO_SPEECH, recording.error
+    assert 25 < recording.duration < 37
+    assert recording.note.startswith(
+        f"damaged file: only {clock(recording.duration)} of the 0:40 it declares could be read"
+    )
+    assert recording.note.endswith("; no speech detected")
+    playable = services.storage.file(recording.id, recording.playable_file)
+    assert probe(playable).duration == pytest.approx(recording.duration, abs=0.1)
+
+
+def test_whole_files_carry_no_warning(media: MediaFactory, services: Services) -> None:
+    recording = services.pipeline.ingest(media("h264-aac.mp4"), RecordingMeta(title="Fine"))
+    assert recording.status in (Status.READY, Status.NO_SPEECH)
+    assert "damaged" not in recording.note and recording.duration == pytest.approx(3, abs=0.1)
