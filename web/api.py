@@ -85,13 +85,17 @@ def _fit(max_width: str | None, max_height: str | None) -> tuple[int, int]:
                 raise BadParameter(name, value, "not a whole number of pixels") from e
             if limit < 1:
                 raise BadParameter(name, value, "must be positive")
-            width = min(width, int(limit * per_width))
+            # Past our own width any limit is the same; a 400-digit one overflows a float.
+            width = min(width, int(min(limit, EMBED_WIDTH) * per_width))
     return width, round(width * 9 / 16)
 
 
 def _target(url: str) -> tuple[str, dict[str, str]]:
     """(recording id, query) of one of this site's recording, clip or embed URLs."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # "http://[x": an IPv6 host never closed
+        raise BadParameter("url", url, "not a URL") from e
     path = parts.path.rstrip("/").split("/")
     if len(path) != 3 or path[1] not in {"r", "embed"} or not path[2]:
         raise BadParameter("url", url, "not a recording, clip or embed URL of this site")
