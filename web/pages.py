@@ -12,7 +12,15 @@ from library.models import Recording
 from library.timecode import clock
 from web.auth import current_staff
 from web.metadata import parse_date
-from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
+from web.present import (
+    ClipRange,
+    clip_range,
+    embed_code,
+    group_hits,
+    hit_clip,
+    segments_in,
+    time_param,
+)
 from web.services import public_url, services
 
 bp = Blueprint("pages", __name__)
@@ -97,6 +105,21 @@ def search() -> str:
     )
 
 
+def embed_snippet(
+    recording: Recording, clip: ClipRange | None, max_width: int | None = None
+) -> tuple[str, str]:
+    """(the player's URL, the HTML that embeds it) for a recording or one of its clips."""
+    args: dict[str, Any] = {"captions": 1}
+    if clip:
+        args.update(start=f"{clip.start:g}", end=f"{clip.end:g}")
+    src = url_for("pages.embed", recording_id=recording.id, _external=True, **args)
+    return src, embed_code(src, clip_title(recording, clip), max_width)
+
+
+def clip_title(recording: Recording, clip: ClipRange | None) -> str:
+    return recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
+
+
 def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | None]:
     recording = services().viewable(recording_id, current_staff())
     clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
@@ -108,7 +131,6 @@ def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | 
 def recording(recording_id: str) -> str:
     recording, clip, at = _page_data(recording_id)
     segments = segments_in(services().catalog.segments(recording_id), clip)
-    title = recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
     return render_template(
         "recording.html",
@@ -116,7 +138,8 @@ def recording(recording_id: str) -> str:
         segments=segments,
         clip=clip,
         at=at,
-        page_title=title,
+        page_title=clip_title(recording, clip),
+        embed_code=embed_snippet(recording, clip)[1],
         quote=" ".join(s.text for s in segments[:3]) if clip else recording.meta.description,
         page_url=page_url,
         oembed_url=url_for("api.oembed", url=page_url, _external=True),
