@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from library.models import Segment, Word
 
@@ -88,6 +89,21 @@ def measure(voiced: Iterable[Span], segments: Sequence[Segment]) -> Coverage:
 def gaps_json(coverage: Coverage) -> str:
     """The sidecar file staff tools read: ``{"coverage": 0.62, "gaps": [[start, end], ...]}``."""
     return json.dumps({"coverage": coverage.share, "gaps": [list(g) for g in coverage.gaps]})
+
+
+def low_coverage_note(share: float | None, threshold: float) -> str:
+    """What staff are told when much of the speech has no words; "" when all is well."""
+    if share is None or share >= threshold:
+        return ""
+    return f"about {round((1 - share) * 100)} % of the speech has no transcript"
+
+
+def read_gaps(path: Path) -> list[Span]:
+    """The gaps stored beside a recording's transcript; none when there is no file."""
+    try:
+        return parse_gaps(path.read_text())
+    except OSError:
+        return []
 
 
 def parse_gaps(text: str) -> list[Span]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
+from ingest.coverage import low_coverage_note
 from library.errors import BadParameter, Conflict, UserNotFound
 from library.models import Recording, Role, Status
 from web.app import services
@@ -38,8 +39,10 @@ def _now() -> dt.datetime:
 @bp.get("/jobs")
 @staff_required
 def jobs() -> str:
-    now = _now()
-    return render_template("jobs.html", jobs=[job_json(r, now) for r in _jobs()])
+    now, shown = _now(), _jobs()
+    low = services().config.transcribe.low_coverage
+    notes = {r.id: low_coverage_note(r.speech_coverage, low) for r in shown}
+    return render_template("jobs.html", jobs=[job_json(r, now) for r in shown], coverage=notes)
 
 
 @bp.get("/api/jobs")

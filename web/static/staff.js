@@ -504,6 +504,12 @@
       render();
       changed(n + " cue(s) now say " + to + ". Unsaved changes");
     });
+    // Voiced stretches with no words (speech coverage): a click plays from there.
+    document.querySelectorAll("[data-seek]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        if (player) { player.currentTime = parseFloat(b.getAttribute("data-seek")); player.play().catch(function () {}); }
+      });
+    });
     if (player) {
       player.addEventListener("timeupdate", function () {
         var t = player.currentTime;
