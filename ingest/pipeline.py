@@ -355,8 +355,12 @@ class Pipeline:
                 path.unlink(missing_ok=True)
         segments, language = transcript.segments, transcript.language or recording.meta.language
         measured = coverage.measure(transcript.voiced, segments)
-        with atomic_text(self.storage.file(recording.id, coverage.GAPS_FILE)) as f:
-            f.write(coverage.gaps_json(measured))
+        gaps_file = self.storage.file(recording.id, coverage.GAPS_FILE)
+        if measured.gaps:
+            with atomic_text(gaps_file) as f:
+                f.write(coverage.gaps_json(measured))
+        else:  # none now: an earlier transcript's gaps must not linger
+            gaps_file.unlink(missing_ok=True)
         self.catalog.replace_segments(recording.id, segments)
         note = "" if segments else "no speech detected"
         return self.catalog.update(

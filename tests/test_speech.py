@@ -137,8 +137,10 @@ def test_second_speaker_of_a_two_channel_recording_is_transcribed_and_labelled(
     vtt = services.storage.transcript(recording.id, "vtt").read_text()
     assert "<v Sick Michael>" in vtt
     assert recording.speech_coverage is not None and recording.speech_coverage > 0.8
-    sidecar = services.storage.file(recording.id, coverage.GAPS_FILE).read_text()
-    assert json.loads(sidecar)["coverage"] == recording.speech_coverage
+    # Voiced stretches with no words are kept for the editor only when there are some.
+    sidecar = services.storage.file(recording.id, coverage.GAPS_FILE)
+    if sidecar.exists():
+        assert json.loads(sidecar.read_text())["coverage"] == recording.speech_coverage
 
 
 @pytest.mark.slow
