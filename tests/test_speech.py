@@ -180,6 +180,8 @@ def test_staff_see_low_coverage_and_can_jump_to_speech_without_words(config: Con
         sign_in(client, "ana@example.org")
         warning = "about 42 % of the speech has no transcript"
         assert warning in client.get("/jobs").get_data(as_text=True)
+        (job,) = client.get("/api/jobs").get_json()  # the Jobs page redraws itself from this
+        assert job["coverage_note"] == warning and job["speech_coverage"] == 0.58
         manage = client.get(f"/r/{recording.id}/manage").get_data(as_text=True)
         assert warning in manage and "speech with transcript: 58 %" in manage
         editor = client.get(f"/r/{recording.id}/edit").get_data(as_text=True)

@@ -32,6 +32,16 @@ def _jobs() -> list[Recording]:
     return list(reversed(shown))
 
 
+def _job(recording: Recording, now: dt.datetime) -> dict[str, Any]:
+    """A job as the page and /api/jobs show it, with a warning when speech went missing."""
+    low = services().config.transcribe.low_coverage
+    return {
+        **job_json(recording, now),
+        "speech_coverage": recording.speech_coverage,
+        "coverage_note": low_coverage_note(recording.speech_coverage, low),
+    }
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -39,17 +49,15 @@ def _now() -> dt.datetime:
 @bp.get("/jobs")
 @staff_required
 def jobs() -> str:
-    now, shown = _now(), _jobs()
-    low = services().config.transcribe.low_coverage
-    notes = {r.id: low_coverage_note(r.speech_coverage, low) for r in shown}
-    return render_template("jobs.html", jobs=[job_json(r, now) for r in shown], coverage=notes)
+    now = _now()
+    return render_template("jobs.html", jobs=[_job(r, now) for r in _jobs()])
 
 
 @bp.get("/api/jobs")
 @staff_required
 def jobs_json() -> Response:
     now = _now()
-    return jsonify([job_json(r, now) for r in _jobs()])
+    return jsonify([_job(r, now) for r in _jobs()])
 
 
 def _act(recording_id: str, action: str) -> Recording:

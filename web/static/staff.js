@@ -38,7 +38,8 @@
         el("span", { "class": "status status-" + j.status.replace(" ", "-"), text: j.status }),
         j.stage && (j.status === "queued" || j.status === "processing") ? el("div", { "class": "meta", text: j.stage }) : null,
         j.error ? el("div", { "class": "reason", text: j.error }) : null,
-        j.note ? el("div", { "class": "meta", text: j.note }) : null
+        j.note ? el("div", { "class": "meta", text: j.note }) : null,
+        j.coverage_note ? el("div", { "class": "reason coverage", text: j.coverage_note }) : null
       ]);
       var action = null;
       if (j.status === "failed" || j.status === "cancelled") { action = "retry"; }
