@@ -381,6 +381,8 @@ class Pipeline:
         tracks = audio.decode_channels(media, paths, recording.duration)
         levels = channels.measure(tracks)
         if not levels.has_one_voice_per_channel():
+            for path in paths:  # ordinary stereo: the downmix is all that is needed
+                path.unlink(missing_ok=True)
             return transcribe(
                 samples, settings, language=recording.meta.language, on_progress=on_progress
             )
