@@ -93,6 +93,7 @@ class _RecordingRow(Base):
     previous_segments: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     model: Mapped[str | None] = mapped_column(Text, nullable=True)
     transcript_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    speech_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class _SegmentRow(Base):
@@ -144,6 +145,7 @@ def _to_recording(row: _RecordingRow) -> Recording:
         can_undo=bool(row.previous_segments),
         model=row.model or "",
         transcript_version=row.transcript_version or 0,
+        speech_coverage=row.speech_coverage,
     )
 
 

@@ -43,6 +43,10 @@ class TranscribeConfig:
     language: str = "en"
     max_cue_seconds: float = 15.0
     window_seconds: float = 600.0
+    vad_threshold: float = 0.5
+    recover_speech: bool = True
+    split_channels: bool = True
+    low_coverage: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,10 @@ def _validate(config: Config, source: str) -> None:
             source,
             "transcribe.batch_size and beam_size must be >= 1, cpu_threads >= 0, "
             "max_cue_seconds >= 2",
+        )
+    if not 0 < t.vad_threshold < 1 or not 0 <= t.low_coverage <= 1:
+        raise ConfigError(
+            source, "transcribe.vad_threshold must be between 0 and 1, low_coverage 0 to 1"
         )
     if t.window_seconds < 60:
         raise ConfigError(source, "transcribe.window_seconds must be at least 60")

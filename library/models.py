@@ -152,6 +152,12 @@ class Recording:
     can_undo: bool = False  # a transcript edit can be taken back
     model: str = ""  # the Whisper model for this recording; "" is the configured one
     transcript_version: int = 0  # goes up with every save, so two editors cannot overwrite
+    # The share of the time the audio has voice that the transcript has words for (None: not
+    # measured, or no voice at all); low values mean speech was lost (noise, a quiet speaker).
+    speech_coverage: float | None = None
+
+    def coverage_is_low(self, threshold: float) -> bool:
+        return self.speech_coverage is not None and self.speech_coverage < threshold
 
     @property
     def title(self) -> str:

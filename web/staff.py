@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
+from ingest.coverage import low_coverage_note
 from library.errors import BadParameter, Conflict, UserNotFound
 from library.models import Recording, Role, Status
 from web.auth import admin_required, current_staff, staff_required
@@ -31,6 +32,16 @@ def _jobs() -> list[Recording]:
     return list(reversed(shown))
 
 
+def _job(recording: Recording, now: dt.datetime) -> dict[str, Any]:
+    """A job as the page and /api/jobs show it, with a warning when speech went missing."""
+    low = services().config.transcribe.low_coverage
+    return {
+        **job_json(recording, now),
+        "speech_coverage": recording.speech_coverage,
+        "coverage_note": low_coverage_note(recording.speech_coverage, low),
+    }
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -39,14 +50,14 @@ def _now() -> dt.datetime:
 @staff_required
 def jobs() -> str:
     now = _now()
-    return render_template("jobs.html", jobs=[job_json(r, now) for r in _jobs()])
+    return render_template("jobs.html", jobs=[_job(r, now) for r in _jobs()])
 
 
 @bp.get("/api/jobs")
 @staff_required
 def jobs_json() -> Response:
     now = _now()
-    return jsonify([job_json(r, now) for r in _jobs()])
+    return jsonify([_job(r, now) for r in _jobs()])
 
 
 def _act(recording_id: str, action: str) -> Recording:

@@ -38,7 +38,8 @@
         el("span", { "class": "status status-" + j.status.replace(" ", "-"), text: j.status }),
         j.stage && (j.status === "queued" || j.status === "processing") ? el("div", { "class": "meta", text: j.stage }) : null,
         j.error ? el("div", { "class": "reason", text: j.error }) : null,
-        j.note ? el("div", { "class": "meta", text: j.note }) : null
+        j.note ? el("div", { "class": "meta", text: j.note }) : null,
+        j.coverage_note ? el("div", { "class": "reason coverage", text: j.coverage_note }) : null
       ]);
       var action = null;
       if (j.status === "failed" || j.status === "cancelled") { action = "retry"; }
@@ -503,6 +504,12 @@
       renameTo.value = "";
       render();
       changed(n + " cue(s) now say " + to + ". Unsaved changes");
+    });
+    // Voiced stretches with no words (speech coverage): a click plays from there.
+    document.querySelectorAll("[data-seek]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        if (player) { player.currentTime = parseFloat(b.getAttribute("data-seek")); player.play().catch(function () {}); }
+      });
     });
     if (player) {
       player.addEventListener("timeupdate", function () {
