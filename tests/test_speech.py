@@ -151,7 +151,9 @@ def test_radio_excerpt_keeps_most_of_its_words(config: Config, tmp_path: Path) -
     # Before: 21 words of 152, WER 0.90 (voice detection kept a third of the speech, then a
     # loop ate most of what was left).
     assert len(normalise(text)) >= 0.6 * len(normalise(reference))
-    assert word_error_rate(reference, text) < 0.85
+    # 0.78-0.83 over ten runs (loop stretches are decoded again with sampling): the bound is
+    # the "before" figure less a margin that no run came near.
+    assert word_error_rate(reference, text) < 0.87
     assert "okay, okay, okay" not in text.lower()
 
 
