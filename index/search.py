@@ -32,7 +32,7 @@ from index.schema import documents, index_key, open_index, schema
 from index.scoring import MemoryBM25F
 from index.semantic import SemanticIndex
 from library.errors import QueryError
-from library.models import Recording, SearchResults, Segment
+from library.models import Publish, Recording, SearchResults, Segment
 
 postings.install()
 
@@ -70,9 +70,16 @@ class _Scope:
 class TranscriptIndex:
     """The keyword index, and with ``semantic`` the sentence embeddings kept in step with it."""
 
-    def __init__(self, directory: Path, semantic: SemanticIndex | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        semantic: SemanticIndex | None = None,
+        publish: Publish = Publish.IMMEDIATELY,
+    ) -> None:
         self.directory = directory
         self.semantic = semantic
+        # [library] publish: decides the visibility unreviewed transcripts are indexed with.
+        self.publish = publish
         directory.mkdir(parents=True, exist_ok=True)
         # Two indexes: sentences, searched first, and passages, searched only when the
         # sentences alone do not fill a page. Frequent words (most queries) then never walk
@@ -116,7 +123,7 @@ class TranscriptIndex:
         for passages in (False, True):
             with self._writer(passages) as writer:
                 writer.delete_by_term("recording_id", recording.id)
-                for doc in documents(recording, segments, passages):
+                for doc in documents(recording, segments, passages, self.publish):
                     writer.add_document(**doc)
         if self.semantic is not None:
             self.semantic.index_recording(recording.id, list(segments))
@@ -409,6 +416,7 @@ def rebuild_index(
     directory: Path,
     transcripts: Iterable[tuple[Recording, Sequence[Segment]]],
     semantic: SemanticIndex | None = None,
+    publish: Publish = Publish.IMMEDIATELY,
 ) -> int:
     """Build a fresh index beside ``directory`` from ``transcripts``, then swap it in.
     With ``semantic``, recordings whose sentences were never embedded are embedded too.
@@ -424,9 +432,9 @@ def rebuild_index(
     count = 0
     with index._writer() as sentences, index._writer(passages=True) as passages:
         for recording, segments in transcripts:
-            for doc in documents(recording, segments):
+            for doc in documents(recording, segments, publish=publish):
                 sentences.add_document(**doc)
-            for doc in documents(recording, segments, passages=True):
+            for doc in documents(recording, segments, passages=True, publish=publish):
                 passages.add_document(**doc)
             if semantic is not None and not semantic.has(recording.id):
                 semantic.index_recording(recording.id, list(segments))
