@@ -47,6 +47,19 @@ MAX_QUERY_WORDS = 32
 _WRITE_TIMEOUT = 120.0
 
 
+# Beside the index files: the [library] publish its documents' visibility was made under.
+_PUBLISH_FILE = "publish.txt"
+
+
+def built_for(directory: Path) -> Publish:
+    """The publish setting the index in ``directory`` was built under; an index without the
+    file was built before the setting existed, as "immediately"."""
+    try:
+        return Publish((directory / _PUBLISH_FILE).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return Publish.IMMEDIATELY
+
+
 @dataclass(frozen=True)
 class SearchOptions:
     """What narrows or orders a search (all optional)."""
@@ -88,9 +101,13 @@ class TranscriptIndex:
         self._px = open_index(directory, passages=True)
         self._maker = HitMaker()
         # An index written by another Recall version has other fields: it is rebuilt.
-        self.is_current = set(schema().names()) == set(self._ix.schema.names()) and set(
-            schema(passages=True).names()
-        ) == set(self._px.schema.names())
+        # So is one whose documents' visibility was made under another [library] publish:
+        # switching to "after review" must hide unreviewed words at once, not after a reindex.
+        self.is_current = (
+            set(schema().names()) == set(self._ix.schema.names())
+            and set(schema(passages=True).names()) == set(self._px.schema.names())
+            and built_for(directory) == publish
+        )
         # Scores as BM25F, with each segment's field lengths read once into memory.
         self._weighting = MemoryBM25F()
         # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
@@ -440,6 +457,7 @@ def rebuild_index(
                 semantic.index_recording(recording.id, list(segments))
             count += 1
     index.close()
+    (fresh / _PUBLISH_FILE).write_text(publish.value + "\n", encoding="utf-8")
     if directory.exists():
         directory.rename(old)
     fresh.rename(directory)

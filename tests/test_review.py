@@ -16,12 +16,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ingest.replace import find_matches
+from ingest.review import mark_reviewed
 from library.config import Config, LibraryConfig, parse_config
 from library.models import Recording, RecordingId, RecordingMeta, Segment, Status, Visibility
 from library.suggestions import MAX_TEXT, PER_HOUR
 from tests.conftest import DATA, JFK, add_account, app_for, csrf_token, sign_in
 from tests.test_visibility import recording_routes
-from web.services import open_services
+from web.services import Services, open_services
 
 # Said in the JFK excerpt: "And so, my fellow Americans, ask not what your country can do
 # for you, ask what you can do for your country."
@@ -299,3 +300,65 @@ def test_publish_setting_is_checked(tmp_path: Path) -> None:
     assert parse_config({}, tmp_path).library == dataclasses.replace(
         LibraryConfig(), data_dir=tmp_path / "var"
     )
+
+
+def _ready_recording(services: Services, title: str, text: str) -> Recording:
+    """A finished recording with a one-sentence transcript, without transcribing anything."""
+    from library.models import MediaInfo
+
+    info = MediaInfo("mp3", 10.0, "mp3", None)
+    recording = services.catalog.add(RecordingMeta(title), f"{title}.mp3", title, info)
+    services.catalog.replace_segments(recording.id, [Segment(0.0, 4.0, text)])
+    return services.catalog.update(recording.id, status=Status.READY)
+
+
+def test_changing_publish_rebuilds_the_index_so_unreviewed_words_vanish_at_once(
+    tmp_path: Path,
+) -> None:
+    immediately = parse_config({}, tmp_path, "t")
+    services = open_services(immediately)
+    try:
+        rid = _ready_recording(services, "Talk", "The aardvark spoke first.").id
+        services.rebuild_index()
+        assert services.index.search("aardvark", visibilities=("public",)).hits
+    finally:
+        services.close()
+    after = parse_config({"library": {"publish": "after review"}}, tmp_path, "t")
+    services = open_services(after)
+    try:
+        assert services.index.search("aardvark", visibilities=("public",)).hits == ()
+        assert services.index.search("aardvark").hits  # staff still find it
+        mark_reviewed(services.pipeline, rid, "ana@example.org")
+        assert services.index.search("aardvark", visibilities=("public",)).hits
+        reviewed = services.catalog.get(rid)
+        assert reviewed.transcript_state == "reviewed" and reviewed.reviewed_at is not None
+    finally:
+        services.close()
+    services = open_services(after)  # built for this setting now: not rebuilt again
+    try:
+        assert services.index.is_current
+    finally:
+        services.close()
+
+
+def test_suggestions_go_with_their_recording_and_count_per_address(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from library.errors import TooManyRequests
+    from library.suggestions import Suggestions
+
+    services = open_services(parse_config({}, tmp_path, "t"))
+    try:
+        rid = _ready_recording(services, "Talk", "The aardvark spoke first.").id
+        store = Suggestions(services.catalog)
+        now = dt.datetime(2026, 1, 1, 12)
+        for minute in range(PER_HOUR):
+            store.add(rid, 0, 0.0, "a", f"b {minute}", "v1", now + dt.timedelta(minutes=minute))
+        with pytest.raises(TooManyRequests):
+            store.add(rid, 0, 0.0, "a", "late", "v1", now + dt.timedelta(minutes=30))
+        store.add(rid, 0, 0.0, "a", "an hour on", "v1", now + dt.timedelta(minutes=61))
+        assert store.open_counts() == {rid: PER_HOUR + 1}
+        services.catalog.delete(rid)
+        assert store.open() == [] and store.open_counts() == {}
+    finally:
+        services.close()
