@@ -202,6 +202,8 @@ def test_suggestions_are_rate_limited_capped_and_never_public(
     assert listed.count("zebracorn") == PER_HOUR + 1
     assert 'class="count"' in listed  # the count in the staff navigation
     assert f"{PER_HOUR + 1} open" in staff.get("/review").get_data(as_text=True)
+    jobs = staff.get("/jobs").get_data(as_text=True)
+    assert f"{PER_HOUR + 1} suggested correction(s) waiting" in jobs
     # Dismiss them all.
     for sid in re.findall(r"/suggestions/(\d+)/dismiss", listed):
         token = csrf_token(staff, "/suggestions")
