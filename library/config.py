@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from library.errors import ConfigError
+from library.models import Publish
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class LibraryConfig:
     data_dir: Path = Path("var")
     database_url: str = ""
     base_url: str = ""
+    publish: str = "immediately"
+
+    @property
+    def publish_mode(self) -> Publish:
+        return Publish(self.publish)
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,8 @@ def _validate(config: Config, source: str) -> None:
             "web.clip_workers and clip_requests must be >= 1, clip_timeout and clip_cache_mb > 0, "
             "max_clip_seconds >= 1",
         )
+    if config.library.publish not in {p.value for p in Publish}:
+        raise ConfigError(source, 'library.publish must be "immediately" or "after review"')
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

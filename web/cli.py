@@ -30,6 +30,7 @@ from library.models import Recording, RecordingMeta, Role, Status, Visibility
 from library.storage import atomic_text
 from library.timecode import clock
 from web.app import create_app
+from web.cli_review import add_commands
 from web.metadata import (
     MEDIA_EXTENSIONS,
     find_row,
@@ -550,6 +551,10 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the child is stopped by terminate() only
         pass
+
+
+# Commands kept in their own module.
+add_commands(cli, lambda: _state().services, err)
 
 
 def main() -> None:

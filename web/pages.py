@@ -130,12 +130,14 @@ def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | 
 @bp.get("/r/<recording_id>")
 def recording(recording_id: str) -> str:
     recording, clip, at = _page_data(recording_id)
-    segments = segments_in(services().catalog.segments(recording_id), clip)
+    readable = services().readable_segments(recording, current_staff())
+    segments = segments_in(readable or [], clip)
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
     return render_template(
         "recording.html",
         recording=recording,
         segments=segments,
+        words_hidden=readable is None,
         clip=clip,
         at=at,
         page_title=clip_title(recording, clip),
@@ -149,10 +151,11 @@ def recording(recording_id: str) -> str:
 @bp.get("/embed/<recording_id>")
 def embed(recording_id: str) -> str:
     recording, clip, at = _page_data(recording_id)
+    readable = services().readable_segments(recording, current_staff()) is not None
     return render_template(
         "embed.html",
         recording=recording,
         clip=clip,
         at=at,
-        captions=request.args.get("captions", "1") != "0",
+        captions=readable and request.args.get("captions", "1") != "0",
     )
