@@ -22,6 +22,7 @@ class LibraryConfig:
     data_dir: Path = Path("var")
     database_url: str = ""
     base_url: str = ""
+    min_free_mb: int = 1000
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,8 @@ def _validate(config: Config, source: str) -> None:
             "web.clip_workers and clip_requests must be >= 1, clip_timeout and clip_cache_mb > 0, "
             "max_clip_seconds >= 1",
         )
+    if config.library.min_free_mb < 0:
+        raise ConfigError(source, "library.min_free_mb must be >= 0")
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 
