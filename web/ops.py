@@ -9,11 +9,14 @@ opened instead of stopping at it.
 from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
 
 import click
 
 from ingest.runner import ffmpeg_version
 from ingest.transcribe import load_model
+from library.backup import backup, restore
 from library.config import Config, load_config
 from web.checks import READINESS, Check, run_check
 from web.services import Services, open_services
@@ -65,5 +68,48 @@ def doctor() -> None:
         sys.exit(1)
 
 
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+def backup_command(dest: Path) -> None:
+    """Write a consistent backup of the library into DEST (a new or empty directory), while
+    the site and workers run: the catalog (SQLite online backup, or pg_dump), media and
+    caption files, the secret key and settings, and manifest.json (sizes and sha256) last.
+    The search index is not copied: `recall restore` rebuilds it from the catalog.
+    """
+    started = time.perf_counter()
+    summary = backup(_config(), dest)
+    click.echo(
+        f"Backed up {summary.files} files ({summary.bytes / 1e6:,.1f} MB) to {dest} "
+        f"in {time.perf_counter() - started:.1f} s.",
+        err=True,
+    )
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(path_type=Path, file_okay=False, exists=True))
+def restore_command(source: Path) -> None:
+    """Restore the backup in SOURCE into the configured data directory, which must be empty
+    (or not exist), and rebuild the search index. An incomplete or corrupt backup (a file
+    missing or not matching manifest.json) is refused before anything is written.
+    """
+    config = _config()
+    started = time.perf_counter()
+    summary = restore(config, source)
+    click.echo(f"Restored {summary.files} files ({summary.bytes / 1e6:,.1f} MB).", err=True)
+    services = open_services(config)
+    try:
+        indexed = time.perf_counter()
+        count = services.rebuild_index()
+        took = time.perf_counter() - indexed
+    finally:
+        services.close()
+    click.echo(
+        f"Rebuilt the search index of {count} recording(s) in {took:.1f} s; "
+        f"restored into {config.data_dir} in {time.perf_counter() - started:.1f} s.",
+        err=True,
+    )
+
+
 def register(group: click.Group) -> None:
-    group.add_command(doctor)
+    for command in (doctor, backup_command, restore_command):
+        group.add_command(command)
