@@ -9,14 +9,18 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from ingest.liveness import beacon, workers_dir
 from library.config import Config, parse_config
 from tests.conftest import RECALL, add_account, app_for, run_recall, sign_in, write_config
+from web.supervise import WorkerSupervisor
 
 TIMEOUT = 120
 
@@ -159,3 +163,20 @@ def test_serve_starts_its_worker_again_when_it_is_killed(tmp_path: Path) -> None
     while _alive(second) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(second), "the worker outlived the site"
+
+
+def test_a_worker_that_keeps_dying_is_started_again_ever_more_slowly(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    supervisor = WorkerSupervisor([sys.executable, "-c", "raise SystemExit(3)"], first=0.1)
+    supervisor.start()
+    deadline = time.monotonic() + 60
+    while supervisor.restarts < 3:
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    started = time.monotonic()
+    supervisor.stop()  # also while it waits to start the next one
+    assert time.monotonic() - started < 5
+    err = capfd.readouterr().err
+    for wait in ("0.1", "0.2", "0.4"):
+        assert f"ended with status 3; starting another in {wait} s." in err
