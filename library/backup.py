@@ -5,6 +5,7 @@ A backup is a folder::
     catalog.sqlite3 | catalog.pgdump   the catalog (recordings, transcripts, accounts)
     data/...                           the files of data_dir: media and captions, the secret
                                        key, other settings files; sentence vectors as vectors/
+    config.toml                        the configuration file the site runs with
     manifest.json                      every file's size and sha256, written last
 
 The catalog is copied first, with SQLite's online backup API (or ``pg_dump``), so it is one
@@ -32,6 +33,7 @@ from library.config import Config
 from library.errors import RecallError
 
 MANIFEST = "manifest.json"
+SETTINGS = "config.toml"
 FORMAT = 1
 _SQLITE_COPY = "catalog.sqlite3"
 _PG_DUMP = "catalog.pgdump"
@@ -120,9 +122,10 @@ def _run(args: list[str], what: str) -> None:
         raise BackupError(f"{what} failed: {last}")
 
 
-def backup(config: Config, dest: Path) -> Summary:
-    """Write a backup of ``config``'s library into ``dest`` (new or empty). Raises
-    :class:`BackupError`."""
+def backup(config: Config, dest: Path, settings: Path | None = None) -> Summary:
+    """Write a backup of ``config``'s library into ``dest`` (new or empty), with the
+    configuration file ``settings`` (restore leaves it in the backup for the operator: it
+    names paths and addresses of the old machine). Raises :class:`BackupError`."""
     _empty_dir(dest, "the backup destination")
     dest.mkdir(parents=True, exist_ok=True)
     sqlite = _sqlite_path(config)
@@ -148,6 +151,8 @@ def backup(config: Config, dest: Path) -> Summary:
             if not rel.name.startswith("."):
                 (dest / "vectors" / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(config.vectors_dir / rel, dest / "vectors" / rel)
+    if settings is not None and settings.is_file():
+        shutil.copyfile(settings, dest / SETTINGS)
     files = {
         str(rel): {"size": (dest / rel).stat().st_size, "sha256": _sha256(dest / rel)}
         for rel in _walk(dest)

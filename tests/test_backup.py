@@ -61,6 +61,7 @@ def test_a_backup_taken_during_an_ingest_restores_the_same_library(tmp_path: Pat
     assert restored.returncode == 0, restored.stderr
     # Only the finished recording has a transcript to index; the other's job is not done.
     assert "Rebuilt the search index of 1 recording(s)" in restored.stderr
+    assert (dest / "config.toml").read_text() == (first / "config.toml").read_text()
     listed = _json(second, "list")
     assert isinstance(listed, list) and [r["status"] for r in listed] == ["ready", "processing"]
     assert listed[0] == _json(first, "list")[0]  # type: ignore[index]
@@ -91,10 +92,12 @@ def _elsewhere(tmp_path: Path) -> Config:
 
 def test_restore_puts_back_catalog_files_and_key(small: tuple[Config, str], tmp_path: Path) -> None:
     config, rid = small
-    summary = backup(config, tmp_path / "b")
-    assert summary.files >= 4
+    settings = tmp_path / "config.toml"
+    settings.write_text('[library]\ndata_dir = "var"\n')
+    summary = backup(config, tmp_path / "b", settings)
+    assert summary.files >= 5
     manifest = json.loads((tmp_path / "b" / MANIFEST).read_text())
-    assert "data/secret_key" in manifest["files"] and "catalog.sqlite3" in manifest["files"]
+    assert {"data/secret_key", "catalog.sqlite3", "config.toml"} <= set(manifest["files"])
     assert not any(name.startswith(("data/index/", "data/jobs")) for name in manifest["files"])
     other = _elsewhere(tmp_path)
     restore(other, tmp_path / "b")

@@ -8,6 +8,7 @@ opened instead of stopping at it.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,10 +17,17 @@ import click
 
 from ingest.runner import ffmpeg_version
 from ingest.transcribe import load_model
-from library.backup import backup, restore
+from library.backup import SETTINGS, backup, restore
 from library.config import Config, load_config
 from web.checks import READINESS, Check, run_check
 from web.services import Services, open_services
+
+
+def _config_path() -> Path | None:
+    """The configuration file in use, as load_config finds it; None when there is none."""
+    given = click.get_current_context().find_root().params.get("config_path")
+    path = Path(given or os.environ.get("RECALL_CONFIG", "config.toml")).expanduser()
+    return path if path.is_file() else None
 
 
 def _config() -> Config:
@@ -73,11 +81,12 @@ def doctor() -> None:
 def backup_command(dest: Path) -> None:
     """Write a consistent backup of the library into DEST (a new or empty directory), while
     the site and workers run: the catalog (SQLite online backup, or pg_dump), media and
-    caption files, the secret key and settings, and manifest.json (sizes and sha256) last.
+    caption files, the secret key, the configuration file, and manifest.json (sizes and
+    sha256) last.
     The search index is not copied: `recall restore` rebuilds it from the catalog.
     """
     started = time.perf_counter()
-    summary = backup(_config(), dest)
+    summary = backup(_config(), dest, _config_path())
     click.echo(
         f"Backed up {summary.files} files ({summary.bytes / 1e6:,.1f} MB) to {dest} "
         f"in {time.perf_counter() - started:.1f} s.",
@@ -90,7 +99,8 @@ def backup_command(dest: Path) -> None:
 def restore_command(source: Path) -> None:
     """Restore the backup in SOURCE into the configured data directory, which must be empty
     (or not exist), and rebuild the search index. An incomplete or corrupt backup (a file
-    missing or not matching manifest.json) is refused before anything is written.
+    missing or not matching manifest.json) is refused before anything is written. The
+    configuration file is not installed: the backed-up one stays in SOURCE/config.toml.
     """
     config = _config()
     started = time.perf_counter()
@@ -108,6 +118,8 @@ def restore_command(source: Path) -> None:
         f"restored into {config.data_dir} in {time.perf_counter() - started:.1f} s.",
         err=True,
     )
+    if (source / SETTINGS).is_file():
+        click.echo(f"The backed-up configuration is in {source / SETTINGS}.", err=True)
 
 
 def register(group: click.Group) -> None:
