@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 from index.search import TranscriptIndex
 from ingest import audio, captions, channels, coverage, playable
 from ingest.probe import playable_duration, probe
+from ingest.stagetimes import StageTimes
 from ingest.transcribe import Transcript, transcribe
 from library.catalog import Catalog
 from library.config import Config, TranscribeConfig
@@ -114,6 +116,7 @@ class Pipeline:
         self.catalog = catalog
         self.storage = storage
         self.index = index
+        self.stage_times = StageTimes(config.data_dir)  # for the site's /metrics
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -288,8 +291,10 @@ class Pipeline:
                     continue
                 recording = self.catalog.update(recording.id, stage=name, progress=0.0)
                 on_progress(name, 0.0)
+                started = time.monotonic()
                 recording = run(recording, functools.partial(on_progress, name))
                 recording = self.catalog.mark_stage_done(recording.id, name, progress=1.0)
+                self.stage_times.add(name, time.monotonic() - started)
                 on_progress(name, 1.0)
         except JobStopped:
             log.info("job %s stopped: cancelled or taken over", recording.id)

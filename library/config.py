@@ -7,6 +7,7 @@ naming it. Relative paths are resolved against the directory of the file they ca
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ class LibraryConfig:
     @property
     def publish_mode(self) -> Publish:
         return Publish(self.publish)
+
+    min_free_mb: int = 1000
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class WebConfig:
     clip_cache_mb: float = 500.0
     max_clip_seconds: float = 600.0
     upload_reserve_mb: int = 1024
+    metrics_from: tuple[str, ...] = ("127.0.0.1",)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,10 @@ def _coerce(key: str, value: Any, default: Any, base: Path, source: str) -> Any:
             return None
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(source, f"{key} must be a list of strings")
+        return tuple(value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(source, f"{key} must be true or false")
@@ -230,6 +238,15 @@ def _validate(config: Config, source: str) -> None:
         )
     if config.library.publish not in {p.value for p in Publish}:
         raise ConfigError(source, 'library.publish must be "immediately" or "after review"')
+    if config.library.min_free_mb < 0:
+        raise ConfigError(source, "library.min_free_mb must be >= 0")
+    for network in config.web.metrics_from:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as e:
+            raise ConfigError(
+                source, f"web.metrics_from: {network!r} is not an address or CIDR network"
+            ) from e
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

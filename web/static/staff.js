@@ -67,7 +67,15 @@
     var refresh = function () {
       clearTimeout(timer);
       fetch(source, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (r) {
+          if (!r.ok) { throw new Error(r.status); }
+          // The server says when no worker is alive: Warning: 199 recall "<notice>".
+          var notice = document.getElementById("no-worker");
+          var warning = r.headers.get("Warning") || "";
+          var text = warning.replace(/^199 recall "(.*)"$/, "$1");
+          if (notice) { notice.textContent = warning ? text : ""; notice.hidden = !warning; }
+          return r.json();
+        })
         .then(function (jobs) {
           var rows = jobs.map(row);
           if (!rows.length) {
