@@ -47,6 +47,9 @@ class TranscribeConfig:
     recover_speech: bool = True
     split_channels: bool = True
     low_coverage: float = 0.6
+    vocabulary: str = "hotwords"
+    vocabulary_characters: int = 400
+    unsure_below: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,13 @@ def _validate(config: Config, source: str) -> None:
         )
     if t.window_seconds < 60:
         raise ConfigError(source, "transcribe.window_seconds must be at least 60")
+    if t.vocabulary not in ("hotwords", "prompt", "off") or t.vocabulary_characters < 0:
+        raise ConfigError(
+            source,
+            "transcribe.vocabulary must be hotwords, prompt or off; vocabulary_characters >= 0",
+        )
+    if not 0 <= t.unsure_below <= 1:
+        raise ConfigError(source, "transcribe.unsure_below must be between 0 and 1")
     if config.index.semantic not in ("auto", "on", "off"):
         raise ConfigError(source, "index.semantic must be auto, on or off")
     if config.jobs.workers < 1 or config.jobs.lease_seconds < 10:

@@ -31,7 +31,7 @@ from library.errors import (
     RecallError,
 )
 from library.timecode import clock
-from web import api, auth, manage, media, pages, staff, uploads
+from web import api, auth, glossary, manage, media, pages, staff, uploads
 from web.auth import current_staff
 from web.services import Services, open_services, public_url
 
@@ -89,6 +89,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.register_blueprint(staff.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(glossary.bp)
     app.register_error_handler(RecallError, _recall_error)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(_start_timer)

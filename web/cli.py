@@ -30,6 +30,7 @@ from library.models import Recording, RecordingMeta, Role, Status, Visibility
 from library.storage import atomic_text
 from library.timecode import clock
 from web.app import create_app
+from web.glossary_cli import glossary
 from web.metadata import (
     MEDIA_EXTENSIONS,
     find_row,
@@ -492,6 +493,9 @@ def user_remove(email: str) -> None:
     """Remove an account; its sessions and token stop working."""
     _state().services.users.remove(email)
     err.print(Text(f"Removed {email}."))
+
+
+cli.add_command(glossary)
 
 
 @cli.command()
