@@ -49,7 +49,7 @@ class TranscribeConfig:
     low_coverage: float = 0.6
     vocabulary: str = "hotwords"
     vocabulary_characters: int = 400
-    unsure_below: float = 0.5
+    unsure_below: float = 0.6
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ library's glossary), the glossary kept by staff, and the words the editor asks s
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,6 +26,7 @@ from library.models import MediaInfo, RecordingMeta, Segment, Word
 from tests.conftest import (
     DATA,
     JFK,
+    PASSWORD,
     add_account,
     app_for,
     csrf_token,
@@ -272,3 +275,54 @@ def test_names_right_counts_each_time_a_name_is_said() -> None:
 def test_words_are_labelled_right_or_wrong_against_the_reference() -> None:
     words = [Word(0, 1, " I", 0.9), Word(1, 2, " am", 0.9), Word(2, 3, " cream-reener", 0.2)]
     assert label_words("I am screen reader", words) == [(0.9, True), (0.9, True), (0.2, False)]
+
+
+@pytest.mark.slow
+def test_the_editor_marks_words_to_check_and_steps_to_each(site: Flask, page: Any) -> None:
+    import threading
+
+    from playwright.sync_api import expect
+    from waitress.server import create_server
+
+    services: Services = site.extensions["recall"]
+    services.pipeline.glossary.add("Okafor")
+    recording = services.catalog.add(
+        RecordingMeta(title="Talk"), "talk.mp3", "e" * 64, MediaInfo("mp3", 9.0, "mp3", None)
+    )
+    services.catalog.replace_segments(recording.id, [
+        Segment(0, 3, "I am Tom Okafer.", (
+            Word(0, .2, " I", .99), Word(.2, .4, " am", .98), Word(.4, .8, " Tom", .95),
+            Word(.8, 3.0, " Okafer.", .9))),
+        Segment(3, 6, "We changed the question.", (
+            Word(3, 3.5, " We", .99), Word(3.5, 4, " changed", .99), Word(4, 4.5, " the", .99),
+            Word(4.5, 6, " question.", .99))),
+        Segment(6, 9, "A cream-reener helps.", (
+            Word(6, 6.2, " A", .9), Word(6.2, 8, " cream-reener", .12),
+            Word(8, 9, " helps.", .97))),
+    ])  # fmt: skip
+    httpd = create_server(site, host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=httpd.run, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.effective_port}"  # type: ignore[union-attr]
+    try:
+        page.goto(f"{base}/login")
+        page.fill("#email", "ana@example.org")
+        page.fill("#password", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        page.goto(f"{base}/r/{recording.id}/edit")
+        cues = page.locator("#cues li")
+        expect(cues.nth(0)).to_have_class(re.compile("unsure"))
+        expect(cues.nth(0)).to_contain_text("Okafer. (Okafor?)")
+        expect(cues.nth(1)).not_to_have_class(re.compile("unsure"))
+        expect(cues.nth(2)).to_contain_text("cream-reener")
+        expect(page.locator("#unsure-count")).to_have_text("2 words to check")
+        page.click("#next-unsure")
+        expect(page.locator("#unsure-count")).to_contain_text("1 of 2 words to check: Okafer.")
+        page.click("#next-unsure")
+        expect(page.locator("#unsure-count")).to_contain_text("2 of 2 words to check")
+        selected = page.evaluate(
+            "() => { const t = document.activeElement;"
+            " return t.value.slice(t.selectionStart, t.selectionEnd); }"
+        )
+        assert selected == "cream-reener"
+    finally:
+        httpd.close()
