@@ -49,6 +49,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "prompt": {"beam_size": 1, "vocabulary": "prompt"},
     "beam5": {"beam_size": 5, "vocabulary": "off"},
     "beam5vocab": {"beam_size": 5, "vocabulary": "hotwords"},
+    "beam5own": {"beam_size": 5, "vocabulary": "hotwords", "_glossary": False},
 }
 # Probability thresholds tried for flagging words in the editor.
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)

@@ -39,7 +39,7 @@ class TranscribeConfig:
     compute_type: str = "auto"
     cpu_threads: int = 0
     batch_size: int = 8
-    beam_size: int = 1
+    beam_size: int = 5
     language: str = "en"
     max_cue_seconds: float = 15.0
     window_seconds: float = 600.0
@@ -49,7 +49,7 @@ class TranscribeConfig:
     low_coverage: float = 0.6
     vocabulary: str = "hotwords"
     vocabulary_characters: int = 400
-    unsure_below: float = 0.6
+    unsure_below: float = 0.7
 
 
 @dataclass(frozen=True)
