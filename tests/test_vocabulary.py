@@ -248,18 +248,20 @@ def test_word_probabilities_survive_an_edit_and_a_corrected_word_is_no_longer_fl
 def test_the_editor_gets_the_words_to_check(site: Flask) -> None:
     services: Services = site.extensions["recall"]
     services.pipeline.glossary.add("Okafor")
-    recording = services.catalog.add(
-        RecordingMeta(title="Talk"), "talk.mp3", "f" * 64, MediaInfo("mp3", 3.0, "mp3", None)
-    )
-    services.catalog.replace_segments(recording.id, [Segment(0, 3, "I am Tom Okafer", (
+    meta = RecordingMeta(title="Talk", speakers=("Helen Marsh",))
+    recording = services.catalog.add(meta, "talk.mp3", "f" * 64, MediaInfo("mp3", 3.0, "mp3", None))
+    text = "I am Tom Okafer, Helen Marsch"
+    services.catalog.replace_segments(recording.id, [Segment(0, 3, text, (
         Word(0, .2, " I", .99), Word(.2, .4, " am", .98), Word(.4, .8, " Tom", .2),
-        Word(.8, 3.0, " Okafer", .9)))])  # fmt: skip
+        Word(.8, 2.0, " Okafer,", .9), Word(2.0, 2.5, " Helen", .9),
+        Word(2.5, 3.0, " Marsch", .9)))])  # fmt: skip
     client = _staff(site)
     words = client.get(f"/api/recordings/{recording.id}/transcript").get_json()["segments"][0][
         "words"
     ]
-    assert [w.get("unsure") for w in words] == [None, None, "low-probability", "like-term"]
-    assert words[3]["term"] == "Okafor"
+    assert [w.get("unsure") for w in words] == [
+        None, None, "low-probability", "like-term", None, "like-term"]  # fmt: skip
+    assert words[3]["term"] == "Okafor" and words[5]["term"] == "Marsh"
 
 
 # -- the measures ---------------------------------------------------------------------------------

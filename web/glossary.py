@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from ingest.confidence import unsure_words
 from library.errors import BadParameter
 from library.glossary import MAX_TERM_CHARACTERS, terms_from_csv
-from library.models import Segment
+from library.models import Recording, Segment
 from web.auth import staff_required
 from web.services import services
 
@@ -19,11 +19,13 @@ bp = Blueprint("glossary", __name__)
 MAX_CSV_BYTES = 256 * 1024
 
 
-def mark_unsure(doc: dict[str, Any], segments: list[Segment]) -> None:
+def mark_unsure(doc: dict[str, Any], segments: list[Segment], recording: Recording) -> None:
     """Mark in the editor's transcript ``doc`` the words staff should check: ``"unsure":
-    "low-probability"`` or ``"like-term"`` (with ``"term"``, the glossary's spelling)."""
+    "low-probability"`` or ``"like-term"`` (with ``"term"``, the spelling in the glossary or
+    of a speaker's name given at ingest)."""
     below = services().config.transcribe.unsure_below
-    marks = unsure_words(segments, services().pipeline.glossary.terms(), below)
+    names = [*recording.meta.speakers, *services().pipeline.glossary.terms()]
+    marks = unsure_words(segments, names, below)
     for segment, segment_marks in zip(doc["segments"], marks, strict=True):
         for word, mark in zip(segment["words"], segment_marks, strict=True):
             if mark is not None:

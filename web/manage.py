@@ -93,7 +93,7 @@ def _transcript_json(recording: Recording) -> dict[str, Any]:
         "version": recording.transcript_version,
         "can_undo": recording.can_undo,
     }
-    mark_unsure(doc, segments)
+    mark_unsure(doc, segments, recording)
     return doc
 
 
