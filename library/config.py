@@ -48,7 +48,7 @@ class TranscribeConfig:
     compute_type: str = "auto"
     cpu_threads: int = 0
     batch_size: int = 8
-    beam_size: int = 1
+    beam_size: int = 5
     language: str = "en"
     max_cue_seconds: float = 15.0
     window_seconds: float = 600.0
@@ -56,6 +56,9 @@ class TranscribeConfig:
     recover_speech: bool = True
     split_channels: bool = True
     low_coverage: float = 0.6
+    vocabulary: str = "hotwords"
+    vocabulary_characters: int = 400
+    unsure_below: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,13 @@ def _validate(config: Config, source: str) -> None:
         )
     if t.window_seconds < 60:
         raise ConfigError(source, "transcribe.window_seconds must be at least 60")
+    if t.vocabulary not in ("hotwords", "prompt", "off") or t.vocabulary_characters < 0:
+        raise ConfigError(
+            source,
+            "transcribe.vocabulary must be hotwords, prompt or off; vocabulary_characters >= 0",
+        )
+    if not 0 <= t.unsure_below <= 1:
+        raise ConfigError(source, "transcribe.unsure_below must be between 0 and 1")
     if config.index.semantic not in ("auto", "on", "off"):
         raise ConfigError(source, "index.semantic must be auto, on or off")
     if config.jobs.workers < 1 or config.jobs.lease_seconds < 10:

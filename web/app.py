@@ -32,7 +32,20 @@ from library.errors import (
     TooManyRequests,
 )
 from library.timecode import clock
-from web import api, auth, health, manage, media, metrics, pages, replace, review, staff, uploads
+from web import (
+    api,
+    auth,
+    glossary,
+    health,
+    manage,
+    media,
+    metrics,
+    pages,
+    replace,
+    review,
+    staff,
+    uploads,
+)
 from web.auth import current_staff
 from web.services import Services, open_services, public_url
 
@@ -94,6 +107,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.register_blueprint(replace.bp)
     app.register_blueprint(health.bp)
     metrics.init_app(app)
+    app.register_blueprint(glossary.bp)
     app.register_error_handler(RecallError, _recall_error)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(_start_timer)

@@ -31,6 +31,7 @@ from library.timecode import clock
 from web import ops
 from web.app import create_app
 from web.cli_review import add_commands
+from web.glossary_cli import glossary
 from web.metadata import (
     MEDIA_EXTENSIONS,
     find_row,
@@ -495,6 +496,9 @@ def user_remove(email: str) -> None:
     """Remove an account; its sessions and token stop working."""
     _state().services.users.remove(email)
     err.print(Text(f"Removed {email}."))
+
+
+cli.add_command(glossary)
 
 
 @cli.command()

@@ -466,9 +466,11 @@
           [el("span", { text: "to" })], timeField(cue, "end", "End of cue " + (index + 1)), [speaker]));
         var li = el("li", { "class": "cue-edit" + (cue.text !== cue.original ? " changed" : ""), "data-index": String(index) },
           [times, text, el("div", { "class": "cue-tools" }, [split, join, remove])]);
+        if (window.RecallFlags) { window.RecallFlags.mark(li, cue); }
         return li;
       });
       listEl.replaceChildren.apply(listEl, rows);
+      if (window.RecallFlags) { window.RecallFlags.rendered(); }
       labels();
       if (focusIndex !== undefined && rows[focusIndex]) { rows[focusIndex].querySelector("textarea").focus(); }
     };
