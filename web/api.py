@@ -10,12 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from ingest.captions import WRITERS
-from library.clips import clip_edges
 from library.errors import BadParameter
 from library.timecode import clock
 from web.auth import current_staff
 from web.pages import search_options
-from web.present import ClipRange, clip_range, segments_in, shift
+from web.present import clip_range, segments_in, shift, snapped
 from web.services import services
 from web.shapes import detail_json, results_json, summary_json
 
@@ -59,16 +58,22 @@ def recording(recording_id: str) -> Response:
 
 @bp.get("/api/recordings/<recording_id>/transcript.<fmt>")
 def transcript(recording_id: str, fmt: str) -> Response:
-    """The transcript, or with ``?start=&end=`` a clip's part of it, its times from 0."""
+    """The transcript, or with ``?start=&end=`` a clip's part of it, its times from 0.
+
+    ``times=recording`` keeps the recording's times: the caption track of a clip page, which
+    plays the clip inside the whole recording, shows none of the neighbouring sentences.
+    """
     if fmt not in WRITERS:
         abort(404)
     found = services().viewable(recording_id, current_staff())
     segments = services().catalog.segments(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), found.duration)
+    clip = snapped(clip, segments, found.duration)
     if clip is not None:
         # The captions of the clip file the same range downloads: whole sentences, from 0.
-        start, end = clip_edges(segments, clip.start, clip.end, found.duration)
-        segments = shift(segments_in(segments, ClipRange(start, end)), start)
+        segments = segments_in(segments, clip)
+        if request.args.get("times") != "recording":
+            segments = shift(segments, clip.start)
     text = io.StringIO()
     WRITERS[fmt](segments, text, found)
     response = Response(text.getvalue(), mimetype=_MIMETYPES[fmt])
@@ -110,13 +115,16 @@ def oembed() -> Response | tuple[Response, int]:
         return jsonify({"error": "Not implemented", "message": "only format=json"}), 501
     recording_id, query = _target(request.args.get("url", ""))
     found = services().viewable(recording_id, current_staff())
-    clip = clip_range(query.get("start"), query.get("end"), found.duration)
+    every = services().catalog.segments(recording_id)
+    clip = snapped(
+        clip_range(query.get("start"), query.get("end"), found.duration), every, found.duration
+    )
     start = clip.start if clip else 0.0
     embed_args: dict[str, Any] = {"captions": 1}
     if clip:
         embed_args.update(start=f"{clip.start:g}", end=f"{clip.end:g}")
     src = url_for("pages.embed", recording_id=recording_id, _external=True, **embed_args)
-    segments = segments_in(services().catalog.segments(recording_id), clip)
+    segments = segments_in(every, clip)
     width, height = _fit(request.args.get("maxwidth"), request.args.get("maxheight"))
     title = found.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
     return jsonify(

@@ -8,11 +8,19 @@ from flask import Blueprint, render_template, request, url_for
 
 from index.search import SearchOptions
 from library.errors import BadParameter, QueryError
-from library.models import Recording
+from library.models import Recording, Segment
 from library.timecode import clock
 from web.auth import current_staff
 from web.metadata import parse_date
-from web.present import ClipRange, clip_range, group_hits, hit_clip, segments_in, time_param
+from web.present import (
+    ClipRange,
+    clip_range,
+    group_hits,
+    hit_clip,
+    segments_in,
+    snapped,
+    time_param,
+)
 from web.services import public_url, services
 
 bp = Blueprint("pages", __name__)
@@ -97,17 +105,21 @@ def search() -> str:
     )
 
 
-def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | None]:
+def _page_data(
+    recording_id: str,
+) -> tuple[Recording, ClipRange | None, float | None, list[Segment]]:
+    """The recording, its clip (snapped to whole sentences), ``?t=`` and the clip's sentences."""
     recording = services().viewable(recording_id, current_staff())
-    clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
+    asked = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
+    every = services().catalog.segments(recording_id)
+    clip = snapped(asked, every, recording.duration)
     at = time_param("t", request.args.get("t"), recording.duration)
-    return recording, clip, at
+    return recording, clip, at, segments_in(every, clip)
 
 
 @bp.get("/r/<recording_id>")
 def recording(recording_id: str) -> str:
-    recording, clip, at = _page_data(recording_id)
-    segments = segments_in(services().catalog.segments(recording_id), clip)
+    recording, clip, at, segments = _page_data(recording_id)
     title = recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
     return render_template(
@@ -125,7 +137,7 @@ def recording(recording_id: str) -> str:
 
 @bp.get("/embed/<recording_id>")
 def embed(recording_id: str) -> str:
-    recording, clip, at = _page_data(recording_id)
+    recording, clip, at, _ = _page_data(recording_id)
     return render_template(
         "embed.html",
         recording=recording,

@@ -26,6 +26,10 @@
     document.body.removeChild(area);
   }
 
+  function reducedMotion() {
+    return window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  }
+
   function num(value) { return value === "" || value === undefined ? null : parseFloat(value); }
 
   // Space toggles play/pause anywhere but in a field or on a button.
@@ -56,10 +60,16 @@
         if (t > end + 0.25) { media.currentTime = end; }
         if (replay) { replay.hidden = false; }
       }
-      var found = null;
+      if (end !== null) { t = Math.min(t, end - 0.01); }
+      // The sentence holding t (the later one where two overlap), else, in a pause between
+      // sentences or before the first, the one that follows.
+      var found = null, next = null;
       for (var i = 0; i < cues.length; i++) {
-        if (parseFloat(cues[i].dataset.start) <= t + 0.05 && t < parseFloat(cues[i].dataset.end)) { found = cues[i]; break; }
+        var cs = parseFloat(cues[i].dataset.start);
+        if (cs <= t + 0.05 && t < parseFloat(cues[i].dataset.end)) { found = cues[i]; }
+        if (next === null && cs > t) { next = cues[i]; }
       }
+      if (!found) { found = next; }
       if (found !== current) {
         if (current) { current.classList.remove("current"); current.removeAttribute("aria-current"); }
         if (found) {
@@ -67,7 +77,7 @@
           if (pane) {
             var top = found.offsetTop - pane.offsetTop, bottom = top + found.offsetHeight;
             if (top < pane.scrollTop || bottom > pane.scrollTop + pane.clientHeight) {
-              pane.scrollTo({ top: top - pane.clientHeight / 3, behavior: "smooth" });
+              pane.scrollTo({ top: top - pane.clientHeight / 3, behavior: reducedMotion() ? "auto" : "smooth" });
             }
           }
         }

@@ -1,0 +1,110 @@
+"""The steps after a search hit, as a learner takes them, in Chromium at 1280 and 390 px."""
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from library.timecode import clock
+from tests.test_browser import server, shot, wait_paused_after_play
+
+pytestmark = pytest.mark.slow
+__all__ = ["server"]  # the fixture, shared with test_browser
+
+WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def sized(request: pytest.FixtureRequest, browser: Any) -> Iterator[tuple[Page, str]]:
+    """A page at desktop and at phone width: (page, "desktop" or "phone")."""
+    context = browser.new_context(viewport=WIDTHS[request.param])
+    yield context.new_page(), request.param
+    context.close()
+
+
+def caption_text(page: Page) -> str:
+    """The text of the captions the player shows now."""
+    return str(
+        page.eval_on_selector(
+            "#player",
+            "v => Array.from(v.textTracks[0].activeCues || []).map(c => c.text).join(' | ')",
+        )
+    )
+
+
+def test_each_hit_has_a_visible_open_at_link_reachable_by_keyboard(
+    sized: tuple[Page, str], server: str
+) -> None:
+    page, width = sized
+    page.goto(f"{server}/search?q=what+surprised+you+this+week")
+    hit = page.locator(".hit").first
+    start = float(hit.locator(".hit-play").get_attribute("data-start") or "nan")
+    open_link = hit.locator(".hit-open")
+    assert open_link.is_visible() and open_link.inner_text() == f"Open at {clock(start)}"
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.classList.contains('hit-open')"):
+            break
+    else:
+        pytest.fail("no Open at link is reached with Tab")
+    shot(page, f"learner-search-{width}")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".cue.current")
+    assert "surprised" in page.inner_text(".cue.current")
+
+
+def test_t_between_sentences_highlights_and_scrolls_to_the_next_sentence(
+    page: Page, server: str
+) -> None:
+    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    segments = page.request.get(f"{server}/api/recordings/{recording_id}/transcript.json").json()[
+        "segments"
+    ]
+    # A moment in a pause between two sentences, else just before the first one.
+    gaps = [(a["end"], b) for a, b in itertools.pairwise(segments) if b["start"] - a["end"] > 0.1]
+    t, following = (
+        ((gaps[-1][0] + gaps[-1][1]["start"]) / 2, gaps[-1][1])
+        if gaps
+        else (segments[0]["start"] / 2, segments[0])
+    )
+    assert following["start"] > t
+    page.goto(f"{server}/r/{recording_id}?t={t:.2f}")
+    page.wait_for_selector(".cue.current")
+    current = page.locator(".cue.current")
+    assert float(current.get_attribute("data-start") or "nan") == pytest.approx(following["start"])
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.cue.current'),"
+        " p = document.querySelector('.cues');"
+        " const a = c.getBoundingClientRect(), b = p.getBoundingClientRect();"
+        " return a.top >= b.top && a.bottom <= b.bottom; }"
+    )
+
+
+def test_clip_from_a_hit_starts_with_its_sentence_and_ends_before_the_next(
+    sized: tuple[Page, str], server: str
+) -> None:
+    page, width = sized
+    page.goto(f"{server}/search?q=trust+matters")
+    hit = page.locator(".hit").first
+    start = float(hit.locator(".hit-play").get_attribute("data-start") or "nan")
+    end = float(hit.locator(".hit-play").get_attribute("data-end") or "nan")
+    hit.locator(".hit-clip").click()
+    page.wait_for_selector(".cue.current")
+    assert page.locator(".cue").count() == 1
+    assert float(page.get_attribute(".cue.current", "data-start") or "nan") == start
+    assert f"{clock(start)}–{clock(end)}" in page.inner_text("h1")
+    sentence = page.inner_text(".cue.current .text").strip()
+    page.wait_for_function(
+        "() => { const t = document.getElementById('player').textTracks[0];"
+        " return t && t.activeCues && t.activeCues.length > 0; }"
+    )
+    assert caption_text(page).strip() == sentence
+    page.eval_on_selector("#player", "v => v.play()")
+    wait_paused_after_play(page)
+    assert page.eval_on_selector("#player", "v => v.currentTime") == pytest.approx(end, abs=0.6)
+    # Paused at the end: the caption is the clip's sentence or none, never the next one.
+    assert caption_text(page).strip() in ("", sentence)
+    assert float(page.get_attribute(".cue.current", "data-start") or "nan") == start
+    shot(page, f"learner-clip-{width}")
