@@ -17,9 +17,15 @@ def _cue_text(text: str) -> str:
     return " ".join(text.split()).replace("-->", "->")
 
 
+def _vtt_escape(text: str) -> str:
+    # WebVTT cue text is markup: "<" starts a tag and "&" an entity, so a said "a < b" or
+    # "Q&A" must be escaped or players drop or misread it. (SRT and plain text stay plain.)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _voice(name: str) -> str:
     # A WebVTT voice annotation ends at ">" and may not hold "&" or "<" unescaped.
-    return " ".join(name.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _vtt_escape(" ".join(name.split()))
 
 
 def _said(segment: Segment) -> str:
@@ -38,7 +44,7 @@ def write_vtt(
         voice = f"<v {_voice(segment.speaker)}>" if segment.speaker else ""
         file.write(
             f"\n{caption_time(segment.start)} --> {caption_time(segment.end)}\n"
-            f"{voice}{_cue_text(segment.text)}\n"
+            f"{voice}{_vtt_escape(_cue_text(segment.text))}\n"
         )
 
 

@@ -7,6 +7,7 @@ catalog changes first, then the files and the index are made again from it.
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -129,14 +130,16 @@ def parse_captions(text: str, name: str) -> list[Cue]:
     """Cues from a WebVTT or SRT file (by its content, not its name). Voice tags become
     speaker labels; other markup is dropped. Raises :class:`BadParameter`."""
     fmt = "vtt" if text.lstrip("\ufeff").startswith("WEBVTT") else "srt"
+    # WebVTT text is markup ("&amp;" is "&", as Recall's own files write it); SRT is plain.
+    plain = html.unescape if fmt == "vtt" else str
     try:
         captions = webvtt.from_buffer(io.StringIO(text.lstrip("\ufeff")), format=fmt)
         cues = [
             Cue(
                 parse_time(c.start),
                 parse_time(c.end),
-                " ".join(_TAG.sub("", c.text).split()),
-                getattr(c, "voice", None) or "",
+                plain(" ".join(_TAG.sub("", c.text).split())),
+                plain(getattr(c, "voice", None) or ""),
             )
             for c in captions.captions
         ]

@@ -24,13 +24,14 @@ from pathlib import Path
 
 from index.search import TranscriptIndex
 from ingest import audio, captions, playable
-from ingest.probe import probe
+from ingest.probe import playable_duration, probe
 from ingest.transcribe import transcribe
 from library.catalog import Catalog
 from library.config import Config
 from library.errors import MediaError, RecallError, RecordingNotFound
 from library.models import STAGES, Recording, RecordingMeta, Segment, Status
 from library.storage import Storage, atomic_path, atomic_text, part_path
+from library.timecode import clock
 
 log = logging.getLogger("recall.ingest")
 
@@ -41,6 +42,11 @@ _HASH_CHUNK = 1 << 20
 # How often a working job writes its progress and says it is alive (the Jobs page polls too).
 HEARTBEAT_SECONDS = 2.0
 _HOST = socket.gethostname()
+# A file whose playable copy is shorter than this part of the duration it declares is refused:
+# most of it is missing (an upload cut short whose index, at the front, still names it all).
+MIN_READABLE = 0.5
+# Less missing than this (seconds, or this part of the duration) is only rounding and priming.
+_MISSING_SECONDS, _MISSING_PART = 2.0, 0.02
 
 
 class JobStopped(Exception):
@@ -64,6 +70,25 @@ def _is_alive(pid: int) -> bool:
 
 def _ignore_progress(stage: str, fraction: float) -> None:
     pass
+
+
+def _is_text(name: str) -> bool:
+    """Whether a file name decoded to text: bytes that are not UTF-8 become lone surrogates."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def damage_note(declared: float, readable: float) -> str:
+    """The warning for a recording whose end could not be read; "" when nothing is missing."""
+    if declared - readable <= max(_MISSING_SECONDS, declared * _MISSING_PART):
+        return ""
+    return (
+        f"damaged file: only {clock(readable)} of the {clock(declared)} it declares could be "
+        "read (the end is missing or broken)"
+    )
 
 
 def file_hash(path: Path) -> str:
@@ -97,6 +122,9 @@ class Pipeline:
 
         Raises :class:`MediaError` (nothing is added) for files that are not usable media.
         """
+        if not _is_text(path.name):
+            # Linux names are bytes; the catalog keeps names as UTF-8 text.
+            raise MediaError(path, "the file name is not UTF-8 text: rename the file")
         info = probe(path, min_duration=self.config.ingest.min_duration)
         try:
             source_hash = file_hash(path)
@@ -310,9 +338,22 @@ class Pipeline:
         info = recording.media_info
         assert info is not None, "probed at submit"
         name = "playable." + playable.plan_playable(info).extension
+        source = self._media_path(recording)
         with atomic_path(self.storage.file(recording.id, name)) as tmp:
-            playable.make_playable(self._media_path(recording), tmp, info, on_progress)
-        return self.catalog.update(recording.id, playable_file=name)
+            playable.make_playable(source, tmp, info, on_progress)
+            readable = playable_duration(tmp)
+            # ffmpeg copies what it can read and stops without an error: the probe's duration
+            # comes from the index, which a truncated file may still hold whole.
+            if readable is not None and readable < info.duration * MIN_READABLE:
+                raise MediaError(
+                    source,
+                    f"truncated or damaged: only {clock(readable)} of the {clock(info.duration)} "
+                    "it declares could be read (was the upload or copy cut short?)",
+                )
+        changes: dict[str, object] = {}
+        if readable is not None and damage_note(info.duration, readable):
+            changes.update(duration=readable, note=damage_note(info.duration, readable))
+        return self.catalog.update(recording.id, playable_file=name, **changes)
 
     def _poster(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
         info = recording.media_info
@@ -345,7 +386,12 @@ class Pipeline:
         finally:
             scratch.unlink(missing_ok=True)
         self.catalog.replace_segments(recording.id, segments)
-        note = "" if segments else "no speech detected"
+        assert recording.media_info is not None, "probed at submit"
+        notes = [
+            damage_note(recording.media_info.duration, recording.duration),
+            "" if segments else "no speech detected",
+        ]
+        note = "; ".join(filter(None, notes))
         return self.catalog.update(recording.id, note=note, language=language)
 
     def _captions(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:

@@ -108,3 +108,15 @@ def probe(path: Path, *, min_duration: float = 0.5) -> MediaInfo:
             path, f"too short ({info.duration:.1f} s; at least {min_duration:g} s is needed)"
         )
     return info
+
+
+def playable_duration(path: Path) -> float | None:
+    """The duration of a file Recall made itself (its playable copy), from its index: unlike
+    the original's, it counts only what ffmpeg could read. None when it declares none."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if container.duration is None:
+                return None
+            return float(container.duration / av.time_base)
+    except av.error.FFmpegError:
+        return None

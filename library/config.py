@@ -62,6 +62,7 @@ class WebConfig:
     clip_timeout: float = 60.0
     clip_cache_mb: float = 500.0
     max_clip_seconds: float = 600.0
+    upload_reserve_mb: int = 1024
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,8 @@ def _validate(config: Config, source: str) -> None:
         ("redis://", "rediss://", "unix://")
     ):
         raise ConfigError(source, "jobs.queue_url must be empty or a redis:// URL")
-    if config.web.max_upload_mb < 1:
-        raise ConfigError(source, "web.max_upload_mb must be >= 1")
+    if config.web.max_upload_mb < 1 or config.web.upload_reserve_mb < 0:
+        raise ConfigError(source, "web.max_upload_mb must be >= 1 and upload_reserve_mb >= 0")
     if config.web.session_idle_days < 1 or config.web.trusted_proxies < 0:
         raise ConfigError(source, "web.session_idle_days must be >= 1, trusted_proxies >= 0")
     base = urlsplit(config.library.base_url)

@@ -79,6 +79,17 @@ class UserNotFound(NotFound):
         self.email = email
 
 
+class InsufficientStorage(RecallError):
+    """The server's disk cannot hold what is sent (HTTP 507): full, or the upload would leave
+    less free than the reserve."""
+
+    def __init__(self, needed: int, free: int, reason: str) -> None:
+        super().__init__(reason)
+        self.needed = needed
+        self.free = free
+        self.reason = reason
+
+
 class Conflict(RecallError):
     """The request cannot be done in the recording's present state (e.g. editing while busy)."""
 

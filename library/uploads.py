@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -24,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from library.errors import BadParameter, Conflict, NotFound
+from library.errors import BadParameter, Conflict, InsufficientStorage, NotFound
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CHUNK = 1 << 20  # bytes read and written at a time
-# Room left on the disk beyond the upload itself: the playable copy and captions need space.
-DISK_MARGIN = 512 << 20
+# A full disk (or quota): the client is told so (507), not given a generic error.
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 
 
 class UploadNotFound(NotFound):
@@ -66,11 +67,18 @@ class UploadStore:
         return self._paths(upload_id)[0]
 
     def create(
-        self, length: int, filename: str, owner: int, metadata: dict[str, str], max_length: int
+        self,
+        length: int,
+        filename: str,
+        owner: int,
+        metadata: dict[str, str],
+        max_length: int,
+        reserve: int = 0,
     ) -> Upload:
-        """Start an upload of ``length`` bytes.
+        """Start an upload of ``length`` bytes, which must leave ``reserve`` bytes free.
 
-        Raises :class:`BadParameter` when it is empty or too large, or the disk cannot hold it.
+        Raises :class:`BadParameter` when it is empty or too large, or
+        :class:`InsufficientStorage` when the disk cannot hold it.
         """
         if length <= 0:
             raise BadParameter("Upload-Length", str(length), "the file is empty")
@@ -82,9 +90,12 @@ class UploadStore:
             )
         self.folder.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(self.folder).free
-        if length + DISK_MARGIN > free:
-            raise BadParameter(
-                "Upload-Length", str(length), f"only {free // 1_000_000:,} MB free on the server"
+        if length + reserve > free:
+            raise InsufficientStorage(
+                length,
+                free,
+                f"the server has {free / 1e6:,.0f} MB free and keeps {reserve / 1e6:,.0f} MB "
+                f"in reserve (web.upload_reserve_mb): a {length / 1e6:,.0f} MB upload does not fit",
             )
         upload = Upload(
             id=secrets.token_urlsafe(18),
@@ -95,11 +106,25 @@ class UploadStore:
             created_at=time.time(),
         )
         data, info = self._paths(upload.id)
-        data.touch()
         tmp = info.with_suffix(".json.part")
-        tmp.write_text(json.dumps(dataclasses.asdict(upload)), encoding="utf-8")
-        os.replace(tmp, info)
+        with self._disk_full(length):
+            data.touch()
+            tmp.write_text(json.dumps(dataclasses.asdict(upload)), encoding="utf-8")
+            os.replace(tmp, info)
         return upload
+
+    @contextmanager
+    def _disk_full(self, needed: int) -> Iterator[None]:
+        """An OSError for a full disk becomes :class:`InsufficientStorage`."""
+        try:
+            yield
+        except OSError as e:
+            if e.errno not in _NO_SPACE:
+                raise
+            free = shutil.disk_usage(self.folder).free
+            raise InsufficientStorage(
+                needed, free, "the server's disk is full: the upload cannot go on for now"
+            ) from e
 
     def get(self, upload_id: str) -> Upload:
         """Raises :class:`UploadNotFound`."""
@@ -130,7 +155,9 @@ class UploadStore:
 
         What arrives is kept even if the stream ends early, so the client resumes from there.
         Raises :class:`UploadNotFound`, :class:`Conflict` (wrong offset, or another request
-        is writing) or :class:`BadParameter` (more bytes than the declared length).
+        is writing), :class:`BadParameter` (more bytes than the declared length) or
+        :class:`InsufficientStorage` (the disk filled up: what was written is kept, so the
+        client can resume from there once there is room).
         """
         with self._locked(upload_id):
             upload = self.get(upload_id)
@@ -139,8 +166,9 @@ class UploadStore:
             room = upload.length - upload.offset
             if size is not None and size > room:
                 raise BadParameter("Content-Length", str(size), f"only {room} bytes remain")
-            written = 0
-            with self.data_path(upload_id).open("ab") as out:
+            data = self.data_path(upload_id)
+            with self._disk_full(room), data.open("ab") as out:
+                written = 0
                 while written < room and (chunk := stream.read(min(CHUNK, room - written))):
                     out.write(chunk)
                     written += len(chunk)

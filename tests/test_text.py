@@ -44,7 +44,7 @@ def test_vtt_has_header_and_safe_cues() -> None:
     write_vtt(SEGMENTS, f)
     assert f.getvalue() == (
         "WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nHello there.\n\n"
-        "00:00:05.000 --> 00:00:07.250\nA -> B next\n"
+        "00:00:05.000 --> 00:00:07.250\nA -&gt; B next\n"  # cue text is escaped markup
     )
 
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import html
 import io
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from ingest.captions import WRITERS
 from library.errors import BadParameter
-from library.timecode import clock
 from web.auth import current_staff
-from web.pages import search_options
+from web.downloads import attachment, file_name
+from web.pages import clip_title, embed_snippet, search_options
 from web.present import clip_range, segments_in, shift, snapped
 from web.services import services
-from web.shapes import detail_json, results_json, summary_json
+from web.shapes import detail_json, results_json, summary_json, visitor_json
 
 bp = Blueprint("api", __name__)
 
@@ -44,16 +42,18 @@ def search() -> Response:
 
 @bp.get("/api/recordings")
 def recordings() -> Response:
-    shown = services().search_visibilities(current_staff())
-    return jsonify(
-        [summary_json(r) for r in services().catalog.recordings() if r.meta.visibility in shown]
-    )
+    """Visitors get what the library page lists (public and finished); staff get all."""
+    user = current_staff()
+    shown = services().listed(None) if user is None else services().catalog.recordings()
+    return jsonify([summary_json(r) for r in shown])
 
 
 @bp.get("/api/recordings/<recording_id>")
 def recording(recording_id: str) -> Response:
-    found = services().viewable(recording_id, current_staff())
-    return jsonify(detail_json(found, len(services().catalog.segments(recording_id))))
+    user = current_staff()
+    found = services().viewable(recording_id, user)
+    detail = detail_json(found, len(services().catalog.segments(recording_id)))
+    return jsonify(detail if user is not None else visitor_json(detail))
 
 
 @bp.get("/api/recordings/<recording_id>/transcript.<fmt>")
@@ -78,8 +78,7 @@ def transcript(recording_id: str, fmt: str) -> Response:
     WRITERS[fmt](segments, text, found)
     response = Response(text.getvalue(), mimetype=_MIMETYPES[fmt])
     if request.args.get("download"):
-        name = f"{found.title[:80]}.{fmt}".replace('"', "'")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Content-Disposition"] = attachment(file_name(found.title, f".{fmt}"))
     return response
 
 
@@ -94,13 +93,17 @@ def _fit(max_width: str | None, max_height: str | None) -> tuple[int, int]:
                 raise BadParameter(name, value, "not a whole number of pixels") from e
             if limit < 1:
                 raise BadParameter(name, value, "must be positive")
-            width = min(width, int(limit * per_width))
+            # Past our own width any limit is the same; a 400-digit one overflows a float.
+            width = min(width, int(min(limit, EMBED_WIDTH) * per_width))
     return width, round(width * 9 / 16)
 
 
 def _target(url: str) -> tuple[str, dict[str, str]]:
     """(recording id, query) of one of this site's recording, clip or embed URLs."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # "http://[x": an IPv6 host never closed
+        raise BadParameter("url", url, "not a URL") from e
     path = parts.path.rstrip("/").split("/")
     if len(path) != 3 or path[1] not in {"r", "embed"} or not path[2]:
         raise BadParameter("url", url, "not a recording, clip or embed URL of this site")
@@ -120,26 +123,19 @@ def oembed() -> Response | tuple[Response, int]:
         clip_range(query.get("start"), query.get("end"), found.duration), every, found.duration
     )
     start = clip.start if clip else 0.0
-    embed_args: dict[str, Any] = {"captions": 1}
-    if clip:
-        embed_args.update(start=f"{clip.start:g}", end=f"{clip.end:g}")
-    src = url_for("pages.embed", recording_id=recording_id, _external=True, **embed_args)
     segments = segments_in(every, clip)
     width, height = _fit(request.args.get("maxwidth"), request.args.get("maxheight"))
-    title = found.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
+    limited = bool(request.args.get("maxwidth") or request.args.get("maxheight"))
+    _, code = embed_snippet(found, clip, width if limited else None)
     return jsonify(
         {
             "version": "1.0",
             "type": "video",
             "provider_name": "Recall",
             "provider_url": url_for("pages.library", _external=True),
-            "title": title,
+            "title": clip_title(found, clip),
             "author_name": ", ".join(found.meta.speakers),
-            "html": (
-                f'<iframe src="{html.escape(src)}" width="{width}" height="{height}" '
-                f'frameborder="0" allow="autoplay; fullscreen" allowfullscreen '
-                f'title="{html.escape(title)}"></iframe>'
-            ),
+            "html": code,
             "width": width,
             "height": height,
             "thumbnail_url": url_for(

@@ -23,6 +23,7 @@ from library.errors import (
     BadParameter,
     Busy,
     Conflict,
+    InsufficientStorage,
     MediaError,
     MetadataError,
     NotFound,
@@ -120,6 +121,8 @@ def _recall_error(e: RecallError) -> tuple[Any, int] | tuple[Any, int, dict[str,
     if isinstance(e, Busy):
         body, status = _error(503, "Busy", e.reason)
         return body, status, {"Retry-After": str(e.retry_after)}
+    if isinstance(e, InsufficientStorage):
+        return _error(507, "Insufficient storage", str(e))
     if isinstance(e, MediaError):
         return _error(500, "Media error", f"{e.reason}")
     return _error(500, "Error", str(e))

@@ -7,6 +7,7 @@ import dataclasses
 import html
 import json
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -125,6 +126,11 @@ def _expand(paths: tuple[Path, ...]) -> Iterator[tuple[Path, Path | None]]:
             yield path, None
 
 
+def shown(path: Path) -> str:
+    """A path as it can be printed: bytes of a name that is not UTF-8 become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
 def _line(text: str, stream: TextIO) -> None:
     # print(), not click.echo: a live progress bar redirects sys.stdout and sys.stderr so that
     # result lines appear above it instead of through it.
@@ -195,17 +201,17 @@ def ingest(
     succeeded = 0
     with Reporter(err) as reporter:
         for file, root in files:
-            reporter.start(file.name)
+            reporter.start(shown(Path(file.name)))
             try:
                 meta = meta_from(find_row(rows, file, root), defaults, str(metadata or ""))
                 if not meta.title:
                     meta = dataclasses.replace(meta, title=title_from(file.name))
                 recording = services.pipeline.ingest(file, meta, reporter.update)
             except MediaError as e:
-                _line(f"-\tfailed: {file}: {e.reason}", sys.stderr)
+                _line(f"-\tfailed: {shown(file)}: {e.reason}", sys.stderr)
                 continue
             except RecallError as e:
-                _line(f"-\tfailed: {file}: {e}", sys.stderr)
+                _line(f"-\tfailed: {shown(file)}: {e}", sys.stderr)
                 continue
             succeeded += _print_result(recording)
     if succeeded < len(files):

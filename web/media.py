@@ -6,6 +6,7 @@ from flask import Blueprint, Response, request, send_file
 
 from library.errors import BadParameter
 from web.auth import current_staff
+from web.downloads import file_name
 from web.present import clip_range, time_param
 from web.services import services
 
@@ -29,7 +30,7 @@ def clip_download(recording_id: str, ext: str) -> Response:
     if clip is None or ext not in {"mp4", "m4a"}:
         raise BadParameter("start", request.args.get("start", ""), "a clip needs start and end")
     cut = services().clip_file(recording, clip.start, clip.end)
-    name = f"{recording.title[:60]} {cut.start:.2f}-{cut.end:.2f}{cut.path.suffix}"
+    name = file_name(recording.title, f" {cut.start:g}-{cut.end:g}{cut.path.suffix}", limit=60)
     return send_file(
         cut.path, conditional=True, max_age=ONE_YEAR, as_attachment=True, download_name=name
     )

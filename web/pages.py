@@ -15,6 +15,7 @@ from web.metadata import parse_date
 from web.present import (
     ClipRange,
     clip_range,
+    embed_code,
     group_hits,
     hit_clip,
     segments_in,
@@ -105,6 +106,21 @@ def search() -> str:
     )
 
 
+def embed_snippet(
+    recording: Recording, clip: ClipRange | None, max_width: int | None = None
+) -> tuple[str, str]:
+    """(the player's URL, the HTML that embeds it) for a recording or one of its clips."""
+    args: dict[str, Any] = {"captions": 1}
+    if clip:
+        args.update(start=f"{clip.start:g}", end=f"{clip.end:g}")
+    src = url_for("pages.embed", recording_id=recording.id, _external=True, **args)
+    return src, embed_code(src, clip_title(recording, clip), max_width)
+
+
+def clip_title(recording: Recording, clip: ClipRange | None) -> str:
+    return recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
+
+
 def _page_data(
     recording_id: str,
 ) -> tuple[Recording, ClipRange | None, float | None, list[Segment]]:
@@ -120,7 +136,6 @@ def _page_data(
 @bp.get("/r/<recording_id>")
 def recording(recording_id: str) -> str:
     recording, clip, at, segments = _page_data(recording_id)
-    title = recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
     return render_template(
         "recording.html",
@@ -128,7 +143,8 @@ def recording(recording_id: str) -> str:
         segments=segments,
         clip=clip,
         at=at,
-        page_title=title,
+        page_title=clip_title(recording, clip),
+        embed_code=embed_snippet(recording, clip)[1],
         quote=" ".join(s.text for s in segments[:3]) if clip else recording.meta.description,
         page_url=page_url,
         oembed_url=url_for("api.oembed", url=page_url, _external=True),

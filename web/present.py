@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,22 @@ def snapped(
     if clip is None:
         return None
     return ClipRange(*clip_edges(segments, clip.start, clip.end, duration))
+
+
+def embed_code(src: str, title: str, max_width: int | None = None) -> str:
+    """The HTML another site pastes to show a player: the "Copy embed code" box and oEmbed's
+    ``html`` both. A 16:9 box as wide as its column (the padding, a percentage of the width,
+    gives the height), at most ``max_width`` pixels wide when the consumer asked. Every value
+    is escaped: a title is text, never markup on the partner's page."""
+    frame = (
+        '<div style="position:relative;padding-top:56.25%">'
+        f'<iframe src="{html.escape(src)}" title="{html.escape(title)}" '
+        'style="position:absolute;top:0;left:0;width:100%;height:100%;border:0" '
+        'allow="autoplay; fullscreen" allowfullscreen></iframe></div>'
+    )
+    if max_width is None:
+        return frame
+    return f'<div style="max-width:{int(max_width)}px">{frame}</div>'
 
 
 def hit_clip(hit: SearchHit, duration: float) -> ClipRange:

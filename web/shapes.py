@@ -51,6 +51,15 @@ def summary_json(recording: Recording) -> dict[str, Any]:
     }
 
 
+# What only staff see of a recording: the uploaded file's name and how its processing went.
+STAFF_FIELDS = ("source_name", "stages_done", "error", "note")
+
+
+def visitor_json(detail: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`detail_json` as a visitor may see it: without :data:`STAFF_FIELDS`."""
+    return {k: v for k, v in detail.items() if k not in STAFF_FIELDS}
+
+
 def detail_json(recording: Recording, segment_count: int) -> dict[str, Any]:
     """``recall show --json`` and ``/api/recordings/<id>``: the summary and more."""
     meta = recording.meta

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from pathlib import PurePath
 from urllib.parse import quote
 
@@ -61,10 +62,15 @@ def parse_metadata(header: str) -> dict[str, str]:
     return result
 
 
+# A byte count: ASCII digits only (str.isdigit also takes "²" and "٣", which int() refuses
+# or reads), and no more than 2**63 fits in.
+_BYTES = re.compile(r"[0-9]{1,19}")
+
+
 def _int_header(name: str) -> int:
     value = request.headers.get(name, "")
-    if not value.isdigit():
-        raise BadParameter(name, value, "a whole number of bytes is needed")
+    if not _BYTES.fullmatch(value):
+        raise BadParameter(name, value[:40], "a whole number of bytes is needed")
     return int(value)
 
 
@@ -125,7 +131,8 @@ def create() -> Response:
     store.purge_stale(STALE_AFTER)
     user = current_staff()
     assert user is not None
-    made = store.create(length, filename, user.id, fields, _max_length())
+    reserve = services().config.web.upload_reserve_mb * 1_000_000
+    made = store.create(length, filename, user.id, fields, _max_length(), reserve)
     location = url_for("uploads.resume", upload_id=made.id)
     return _tus(Response(), 201, Location=location, Upload_Offset="0")
 
