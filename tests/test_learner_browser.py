@@ -2,16 +2,17 @@
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page
 
 from library.timecode import clock
-from tests.test_browser import server, shot, wait_paused_after_play
+from tests.test_browser import partner_site, server, shot, wait_paused_after_play
 
 pytestmark = pytest.mark.slow
-__all__ = ["server"]  # the fixture, shared with test_browser
+__all__ = ["partner_site", "server"]  # fixtures shared with test_browser
 
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
@@ -108,3 +109,79 @@ def test_clip_from_a_hit_starts_with_its_sentence_and_ends_before_the_next(
     assert caption_text(page).strip() in ("", sentence)
     assert float(page.get_attribute(".cue.current", "data-start") or "nan") == start
     shot(page, f"learner-clip-{width}")
+
+
+def axe_violations(page: Page) -> list[str]:
+    """What axe-core (as the axe-playwright-python package ships it) finds wrong on the page."""
+    files = pytest.importorskip("importlib.resources").files
+    try:
+        source = (files("axe_playwright_python") / "axe.min.js").read_text()
+    except ModuleNotFoundError:
+        pytest.skip("axe-playwright-python is not installed (the test extra)")
+    page.evaluate(source)
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+
+
+def test_embed_snippet_fits_a_phone_and_shows_only_the_clip(
+    sized: tuple[Page, str], server: str, partner_site: tuple[Path, str]
+) -> None:
+    page, width = sized
+    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    clip_url = f"{server}/r/{recording_id}?start=25&end=30"
+    answer = page.request.get(f"{server}/oembed", params={"url": clip_url}).json()
+    page.goto(clip_url)
+    # The page's "Copy embed code" is the oEmbed html, character for character.
+    copied = page.get_attribute("button:has-text('Copy embed code')", "data-copy")
+    assert copied == answer["html"]
+    folder, address = partner_site
+    (folder / "partner.html").write_text(
+        '<!doctype html><html lang="en"><meta name="viewport" content="width=device-width">'
+        f"<title>Partner</title><main><h1>Our page</h1>{answer['html']}</main></html>"
+    )
+    page.goto(f"{address}/partner.html")
+    frame = page.frame_locator("iframe")
+    frame.locator(".clip-controls").wait_for()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    box = page.locator("iframe").bounding_box()
+    assert box is not None and box["width"] <= WIDTHS[width]["width"]
+    assert box["height"] == pytest.approx(box["width"] * 9 / 16, abs=2)
+    embedded = next(f for f in page.frames if "/embed/" in f.url)
+    embedded.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    # The timeline is the clip's, and no native controls show the whole recording.
+    seek_max = float(embedded.get_attribute(".cc-seek", "max") or "nan")
+    start, end = (
+        float(embedded.get_attribute("main", a) or "nan") for a in ("data-start", "data-end")
+    )
+    assert seek_max == pytest.approx(end - start, abs=0.05) and seek_max < 15
+    assert not embedded.eval_on_selector("#player", "v => v.controls")
+    shot(page, f"learner-embed-{width}")
+    embedded.click(".cc-play")
+    embedded.wait_for_function("() => !document.getElementById('player').paused")
+    wait_paused_after_play(embedded)
+    assert float(embedded.eval_on_selector("#player", "v => v.currentTime")) == pytest.approx(
+        end, abs=0.6
+    )
+    assert float(embedded.eval_on_selector(".cc-seek", "e => e.value")) == pytest.approx(
+        seek_max, abs=0.6
+    )
+
+
+@pytest.mark.parametrize("which", ["recording", "clip", "embed", "search"])
+def test_axe_finds_no_violations(sized: tuple[Page, str], server: str, which: str) -> None:
+    page, _ = sized
+    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    path = {
+        "recording": f"/r/{recording_id}",
+        "clip": f"/r/{recording_id}?start=25&end=30",
+        "embed": f"/embed/{recording_id}?start=25&end=30&captions=1",
+        "search": "/search?q=trust+matters",
+    }[which]
+    page.goto(server + path)
+    page.wait_for_function(
+        "() => { const v = document.getElementById('player'); return !v || v.readyState >= 1; }"
+    )
+    assert axe_violations(page) == []

@@ -159,5 +159,6 @@ def embed(recording_id: str) -> str:
         recording=recording,
         clip=clip,
         at=at,
+        page_title=clip_title(recording, clip),
         captions=request.args.get("captions", "1") != "0",
     )

@@ -123,6 +123,7 @@
       button.addEventListener("click", function () { copy(button.dataset.copy, status); });
     });
     spaceToPause(media);
+    if (article.classList.contains("embedded")) { clipControls(media, start, end, article); }
   }
 
   function searchPage() {
@@ -163,6 +164,62 @@
     }
   }
 
-  var article = document.querySelector("article.recording");
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds)), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    var ss = ("0" + (s % 60)).slice(-2);
+    return h ? h + ":" + ("0" + m).slice(-2) + ":" + ss : m + ":" + ss;
+  }
+
+  // Captions sit this many lines up from the bottom, above a control bar drawn over the
+  // picture (an audio recording's small player, an embedded clip's own controls).
+  function liftCaptions(media, lines) {
+    var track = media.textTracks && media.textTracks[0];
+    if (!track) { return; }
+    var lift = function () {
+      Array.prototype.forEach.call(track.cues || [], function (cue) { cue.snapToLines = true; cue.line = -lines; });
+    };
+    var element = media.querySelector("track");
+    if (element) { element.addEventListener("load", lift); }
+    lift();
+  }
+
+  // An embedded clip's own controls: the timeline is the clip alone, every control named.
+  function clipControls(media, start, end, root) {
+    var bar = root.querySelector(".clip-controls");
+    if (!bar || end === null) { return; }
+    var length = end - (start || 0);
+    var play = bar.querySelector(".cc-play"), seekBar = bar.querySelector(".cc-seek"), time = bar.querySelector(".cc-time");
+    var captions = bar.querySelector(".cc-captions"), mute = bar.querySelector(".cc-mute"), full = bar.querySelector(".cc-full");
+    media.controls = false; bar.hidden = false;
+    function toggle() { if (media.paused) { media.play().catch(function () {}); } else { media.pause(); } }
+    function show() {
+      var into = Math.min(Math.max(0, media.currentTime - (start || 0)), length);
+      seekBar.value = into.toFixed(1);
+      seekBar.setAttribute("aria-valuetext", clock(into) + " of " + clock(length));
+      time.textContent = clock(into) + " / " + clock(length);
+      play.setAttribute("aria-label", media.paused ? "Play" : "Pause");
+      play.textContent = media.paused ? "▶" : "❚❚";
+      root.classList.toggle("playing", !media.paused);
+    }
+    ["timeupdate", "play", "pause", "seeked", "loadedmetadata"].forEach(function (name) { media.addEventListener(name, show); });
+    play.addEventListener("click", toggle);
+    media.addEventListener("click", toggle);
+    seekBar.addEventListener("input", function () { media.currentTime = (start || 0) + parseFloat(seekBar.value); });
+    captions.addEventListener("click", function () {
+      var track = media.textTracks[0], on = captions.getAttribute("aria-pressed") !== "true";
+      if (track) { track.mode = on ? "showing" : "hidden"; }
+      captions.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    mute.addEventListener("click", function () {
+      media.muted = !media.muted;
+      mute.setAttribute("aria-pressed", media.muted ? "true" : "false");
+    });
+    full.addEventListener("click", function () {
+      if (document.fullscreenElement) { document.exitFullscreen(); } else if (root.requestFullscreen) { root.requestFullscreen().catch(function () {}); }
+    });
+    show();
+  }
+
+  var article = document.querySelector("article.recording, main.recording");
   if (article) { recordingPage(article); } else { searchPage(); }
 })();
