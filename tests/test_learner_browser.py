@@ -4,10 +4,12 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page
 
+from ingest.probe import probe
 from library.timecode import clock
 from tests.test_browser import partner_site, server, shot, wait_paused_after_play
 
@@ -184,4 +186,70 @@ def test_axe_finds_no_violations(sized: tuple[Page, str], server: str, which: st
     page.wait_for_function(
         "() => { const v = document.getElementById('player'); return !v || v.readyState >= 1; }"
     )
+    if which in ("recording", "clip"):
+        page.click("button.clip-open")  # the clip maker, open
     assert axe_violations(page) == []
+
+
+def clip_url_times(url: str) -> tuple[float, float]:
+    query = parse_qs(urlsplit(url).query)
+    return float(query["start"][0]), float(query["end"][0])
+
+
+def test_clip_maker_makes_a_two_sentence_clip_whose_url_download_and_captions_agree(
+    sized: tuple[Page, str], server: str, tmp_path: Path
+) -> None:
+    page, width = sized
+    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    segments = page.request.get(f"{server}/api/recordings/{recording_id}/transcript.json").json()[
+        "segments"
+    ]
+    k = 2
+    first, second, third = segments[k : k + 3]
+    page.goto(f"{server}/r/{recording_id}?t={first['start'] + 0.2:.2f}")
+    page.wait_for_selector(".cue.current")
+    page.click("button.clip-open")
+    maker = page.locator("[data-clip]")
+    assert maker.is_visible()
+    # From a moment, the clip is its sentence; the next sentence's box adds it.
+    assert clip_url_times(page.input_value(".cm-url")) == (
+        pytest.approx(first["start"], abs=0.01),
+        pytest.approx(first["end"], abs=0.01),
+    )
+    page.check(f"#cm-s{k + 1}")
+    start, end = clip_url_times(page.input_value(".cm-url"))
+    assert (start, end) == (
+        pytest.approx(first["start"], abs=0.01),
+        pytest.approx(second["end"], abs=0.01),
+    )
+    # The end handle steps a sentence at a time, and by 0.1 s with Alt.
+    page.focus("#cm-end")
+    page.keyboard.press("ArrowRight")
+    assert clip_url_times(page.input_value(".cm-url"))[1] == pytest.approx(third["end"], abs=0.01)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Alt+ArrowLeft")
+    assert clip_url_times(page.input_value(".cm-url"))[1] == pytest.approx(
+        second["end"] - 0.1, abs=0.01
+    )
+    page.keyboard.press("Alt+ArrowRight")
+    shot(page, f"learner-clip-maker-{width}")
+    # Preview plays the range in place.
+    page.click(".cm-preview")
+    wait_paused_after_play(page)
+    assert float(page.eval_on_selector("#player", "v => v.currentTime")) == pytest.approx(
+        end, abs=0.6
+    )
+
+    address = page.input_value(".cm-url")
+    assert address.startswith(f"{server}/r/{recording_id}?start=")
+    page.goto(address)
+    cues = page.locator(".cue")
+    assert cues.count() == 2
+    texts = [t.strip() for t in page.locator(".cue .text").all_inner_texts()]
+    query = urlsplit(address).query
+    vtt = page.request.get(f"{server}/api/recordings/{recording_id}/transcript.vtt?{query}").text()
+    assert vtt.count(" --> ") == 2 and all(t in vtt for t in texts)
+    download = page.request.get(f"{server}/r/{recording_id}/clip.mp4?{query}")
+    assert download.ok
+    (tmp_path / "clip.mp4").write_bytes(download.body())
+    assert probe(tmp_path / "clip.mp4").duration == pytest.approx(end - start, abs=0.5)

@@ -124,6 +124,7 @@
     });
     spaceToPause(media);
     if (article.classList.contains("embedded")) { clipControls(media, start, end, article); }
+    clipMaker(media, start, end);
   }
 
   function searchPage() {
@@ -218,6 +219,112 @@
       if (document.fullscreenElement) { document.exitFullscreen(); } else if (root.requestFullscreen) { root.requestFullscreen().catch(function () {}); }
     });
     show();
+  }
+
+  // The clip maker: start and end handles that step from sentence edge to sentence edge
+  // (Alt: 0.1 s, Shift: 1 s), the sentences in range with checkboxes at the edges, a preview
+  // and the clip's address.
+  function clipMaker(media, start, end) {
+    var maker = document.querySelector(".clip-maker");
+    if (!maker) { return; }
+    var sentences = JSON.parse(maker.querySelector(".cm-data").textContent);
+    if (!sentences.length) { return; }
+    var duration = parseFloat(maker.dataset.duration);
+    var from = maker.querySelector(".cm-start"), to = maker.querySelector(".cm-end");
+    var list = maker.querySelector(".cm-sentences"), times = maker.querySelector(".cm-times");
+    var url = maker.querySelector(".cm-url"), go = maker.querySelector(".cm-go");
+    var range = maker.querySelector(".cm-range");
+    var starts = sentences.map(function (s) { return s[0]; }), ends = sentences.map(function (s) { return s[1]; });
+    var a = 0, b = 0, previewEnd = null;
+
+    function round(x) { return Math.round(x * 100) / 100; }
+    function nearest(edges, x) {
+      var best = edges[0];
+      edges.forEach(function (e) { if (Math.abs(e - x) < Math.abs(best - x)) { best = e; } });
+      return best;
+    }
+    function stepTo(edges, x, dir) {
+      var found = null;
+      edges.forEach(function (e) {
+        if (dir > 0 && e > x + 0.01 && (found === null || e < found)) { found = e; }
+        if (dir < 0 && e < x - 0.01 && (found === null || e > found)) { found = e; }
+      });
+      return found === null ? x : found;
+    }
+    function sentenceAt(t) {
+      for (var i = 0; i < sentences.length; i++) { if (sentences[i][1] > t) { return i; } }
+      return sentences.length - 1;
+    }
+    function set(newA, newB, seekTo) {
+      a = round(Math.min(Math.max(0, newA), duration));
+      b = round(Math.min(Math.max(a + 0.1, newB), duration));
+      from.value = a; to.value = b;
+      from.setAttribute("aria-valuetext", clock(a)); to.setAttribute("aria-valuetext", clock(b));
+      range.style.left = (100 * a / duration) + "%"; range.style.width = (100 * (b - a) / duration) + "%";
+      times.textContent = clock(a) + " – " + clock(b) + " (" + Math.round(b - a) + " s)";
+      var address = maker.dataset.base + "?start=" + a + "&end=" + b;
+      url.value = address; go.href = address;
+      draw();
+      if (seekTo !== null && seekTo !== undefined) { media.pause(); seek(media, seekTo, false); }
+    }
+    // The sentences in range, and one either side: the edges' boxes move the range by one
+    // sentence; those between them stay ticked.
+    function draw() {
+      list.textContent = "";
+      var first = sentenceAt(a), last = sentenceAt(b - 0.01);
+      for (var i = Math.max(0, first - 1); i <= Math.min(sentences.length - 1, last + 1); i++) {
+        var inside = i >= first && i <= last, edge = i === first || i === last || !inside;
+        var item = document.createElement("li"), box = document.createElement("input"), label = document.createElement("label");
+        box.type = "checkbox"; box.id = "cm-s" + i; box.checked = inside; box.disabled = !edge || (inside && first === last);
+        box.dataset.index = i;
+        label.htmlFor = box.id; label.textContent = clock(sentences[i][0]) + " " + sentences[i][2];
+        item.appendChild(box); item.appendChild(label); list.appendChild(item);
+        box.addEventListener("change", onBox);
+      }
+    }
+    function onBox(e) {
+      var i = parseInt(e.target.dataset.index, 10), first = sentenceAt(a), last = sentenceAt(b - 0.01);
+      var focusId = e.target.id;
+      if (e.target.checked) {
+        if (i < first) { set(sentences[i][0], b, sentences[i][0]); } else { set(a, sentences[i][1], null); }
+      } else if (i === first) { set(sentences[i + 1][0], b, sentences[i + 1][0]); } else { set(a, sentences[i - 1][1], null); }
+      var again = document.getElementById(focusId);
+      if (again) { again.focus(); }
+    }
+    function keys(handle, edges, isStart) {
+      handle.addEventListener("keydown", function (e) {
+        var dir = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 }[e.key];
+        if (!dir) { return; }
+        e.preventDefault();
+        var now = isStart ? a : b;
+        var next = e.altKey ? now + dir * 0.1 : e.shiftKey ? now + dir : stepTo(edges, now, dir);
+        if (isStart) { set(Math.min(next, b - 0.1), b, next); } else { set(a, Math.max(next, a + 0.1), null); }
+      });
+      handle.addEventListener("input", function () {
+        var x = nearest(edges, parseFloat(handle.value));
+        if (isStart) { set(Math.min(x, b - 0.1), b, x); } else { set(a, Math.max(x, a + 0.1), null); }
+      });
+    }
+    keys(from, starts, true); keys(to, ends, false);
+
+    maker.querySelector(".cm-copy").addEventListener("click", function () { copy(url.value, document.querySelector(".copied")); });
+    maker.querySelector(".cm-preview").addEventListener("click", function () { previewEnd = b; seek(media, a, true); });
+    media.addEventListener("timeupdate", function () {
+      if (previewEnd !== null && media.currentTime >= previewEnd) { media.pause(); previewEnd = null; }
+    });
+    document.querySelectorAll(".clip-open").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var open = maker.hidden;
+        maker.hidden = !open;
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+        if (!open) { return; }
+        if (start !== null && end !== null) { set(start, end, null); } else {
+          var i = sentenceAt(media.currentTime);
+          set(sentences[i][0], sentences[i][1], null);
+        }
+        from.focus();
+      });
+    });
   }
 
   var article = document.querySelector("article.recording, main.recording");
