@@ -253,3 +253,63 @@ def test_clip_maker_makes_a_two_sentence_clip_whose_url_download_and_captions_ag
     assert download.ok
     (tmp_path / "clip.mp4").write_bytes(download.body())
     assert probe(tmp_path / "clip.mp4").duration == pytest.approx(end - start, abs=0.5)
+
+
+def test_moments_page_plays_three_moments_from_two_recordings_back_to_back(
+    sized: tuple[Page, str], server: str
+) -> None:
+    page, width = sized
+    # Three moments in a row, from two recordings: played from the first of them on.
+    page.goto(f"{server}/moments?q=ask+people")
+    moments = page.locator(".moment")
+    srcs = [m.get_attribute("data-src") for m in moments.all()]
+    first = next(i for i in range(len(srcs) - 2) if len(set(srcs[i : i + 3])) == 2)
+    chosen = range(first, first + 3)
+    starts = {i: float(moments.nth(i).get_attribute("data-start") or "nan") for i in chosen}
+    ends = {i: float(moments.nth(i).get_attribute("data-end") or "nan") for i in chosen}
+    # Each switch is logged as it lands: which moment, the player's source and its time.
+    page.evaluate(
+        "() => { window.switches = []; const v = document.getElementById('player');"
+        " v.addEventListener('seeked', () => { const c = document.querySelector('.moment.current');"
+        " window.switches.push([Array.from(c.parentElement.children).indexOf(c),"
+        " v.currentSrc, v.currentTime, performance.now()]); }); }"
+    )
+    shot(page, f"learner-moments-{width}")
+    page.click(f".moment-play >> nth={first}")
+    last = first + 2
+    page.wait_for_function(
+        f"() => window.switches.some(s => s[0] === {last})"
+        " && !document.getElementById('player').paused",
+        timeout=60_000,
+    )
+    switches = page.evaluate("() => window.switches")
+    landed_at = {}
+    for i in chosen:
+        landed = [s for s in switches if s[0] == i]
+        assert landed, (i, switches)
+        _, src, at, when = landed[-1]
+        assert src.endswith(srcs[i] or "?") and at == pytest.approx(starts[i], abs=0.3)
+        landed_at[i] = when
+    # Back to back: each moment played its whole length before the next one began.
+    for i in (first, first + 1):
+        assert (landed_at[i + 1] - landed_at[i]) / 1000 == pytest.approx(
+            ends[i] - starts[i], abs=1.5
+        )
+    assert page.get_attribute(".moment.current", "aria-current") == "true"
+    assert f"Moment {last + 1} of" in page.inner_text(".pl-now")
+    shot(page, f"learner-moments-playing-{width}")
+    page.click(".pl-prev")
+    page.wait_for_function(f"() => window.switches[window.switches.length - 1][0] === {last - 1}")
+    page.click(".pl-next")
+    page.wait_for_function(f"() => window.switches[window.switches.length - 1][0] === {last}")
+
+
+def test_moments_embed_fits_a_phone(sized: tuple[Page, str], server: str) -> None:
+    page, _ = sized
+    page.goto(f"{server}/embed/moments?q=ask")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert "Moment 1 of" in page.inner_text(".pl-now")
+    assert axe_violations(page) == []
+    page.goto(f"{server}/moments?q=ask")
+    assert axe_violations(page) == []

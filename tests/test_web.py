@@ -275,3 +275,50 @@ def test_pages_are_light(client: FlaskClient) -> None:
     assets = sum(len(client.get(f"/static/{n}").data) for n in ("recall.css", "player.js"))
     for url in ("/", "/search?q=online+gatherings", f"/r/{rid}"):
         assert len(client.get(url).data) + assets < 200_000
+
+
+def test_moments_page_lists_every_hit_with_open_links_and_an_oembed(client: FlaskClient) -> None:
+    both = {r["id"] for r in client.get("/api/recordings").get_json()}
+    hits = client.get("/api/search?q=ask&limit=60").get_json()["hits"]
+    assert {h["recording_id"] for h in hits} == both  # the query finds both recordings
+    page = client.get("/moments?q=ask").get_data(as_text=True)
+    assert page.count('class="moment"') == len(hits)
+    for h in hits:
+        assert f"/r/{h['recording_id']}?t={h['start']:g}" in page
+        assert f">Open at {clock(h['start'])}</a>" in page
+    in_order = client.get("/moments?q=ask&order=recording").get_data(as_text=True)
+    assert in_order.count('class="moment"') == len(hits)
+    assert client.get("/moments?q=ask&order=worst").status_code == 400
+    search = client.get("/search?q=ask").get_data(as_text=True)
+    assert 'href="/moments?q=ask"' in search and "Play all" in search
+    embed = client.get("/embed/moments?q=ask")
+    assert (
+        embed.status_code == 200 and "frame-ancestors *" in embed.headers["Content-Security-Policy"]
+    )
+    answer = client.get("/oembed?url=http://localhost/moments%3Fq%3Dask").get_json()
+    assert "/embed/moments?q=ask" in answer["html"] and answer["title"] == "Moments: ask"
+    assert "Nothing to search" in client.get("/moments?q=AND+OR+(").get_data(as_text=True)
+    assert "Search first" in client.get("/moments").get_data(as_text=True)
+
+
+def test_moments_hide_a_private_recordings_moments_from_visitors(
+    app: Flask, client: FlaskClient
+) -> None:
+    from dataclasses import replace
+
+    from ingest.manage import update_metadata
+    from library.models import Visibility
+
+    services = app.extensions["recall"]
+    jfk = ids(client)["Inaugural address"]["id"]
+    meta = services.catalog.get(jfk).meta
+    update_metadata(services.pipeline, jfk, replace(meta, visibility=Visibility.PRIVATE))
+    try:
+        for url in ("/moments?q=ask", "/embed/moments?q=ask&order=recording"):
+            page = client.get(url).get_data(as_text=True)
+            assert jfk not in page and "Inaugural" not in page and 'class="moment"' in page
+        answer = client.get("/oembed?url=http://localhost/moments%3Fq%3Dask").get_json()
+        assert jfk not in answer.get("thumbnail_url", "")
+    finally:
+        update_metadata(services.pipeline, jfk, meta)
+    assert jfk in client.get("/moments?q=ask").get_data(as_text=True)

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from index.search import SearchOptions
 from library.errors import BadParameter, QueryError
-from library.models import Recording, Segment
+from library.models import Recording, SearchHit, Segment
 from library.timecode import clock
 from web.auth import current_staff
 from web.metadata import parse_date
@@ -104,6 +104,62 @@ def search() -> str:
         options=options,
         args=request.args,
     )
+
+
+MOMENT_ORDERS = ("best", "recording")
+
+
+def moments_data(args: Any) -> dict[str, Any]:
+    """A query's moments for the playlist: the same search, filters and visibilities as
+    /search (so a visitor never gets a private recording's moment), best first or, with
+    ``order=recording``, recording by recording in spoken order."""
+    query = args.get("q", "").strip()
+    order = args.get("order", "best")
+    if order not in MOMENT_ORDERS:
+        raise BadParameter("order", order, "best or recording")
+    options = search_options(args, facets=False)
+    hits: list[SearchHit] = []
+    problem = ""
+    if query:
+        try:
+            hits = list(services().index.search(query, limit=SEARCH_LIMIT, options=options).hits)
+        except QueryError as e:
+            problem = e.reason
+    recordings = services().catalog.get_many(h.recording_id for h in hits)
+    hits = [h for h in hits if h.recording_id in recordings]  # deleted since indexed
+    if order == "recording":
+        first_seen = {rid: i for i, rid in reversed(list(enumerate(h.recording_id for h in hits)))}
+        hits.sort(key=lambda h: (first_seen[h.recording_id], h.start))
+    params = {k: v for k, v in args.items() if k in ("q", "event", "speaker", "from", "to", "sort")}
+    return {
+        "query": query,
+        "order": order,
+        "hits": hits,
+        "recordings": recordings,
+        "problem": problem,
+        "params": params,
+        "moments_title": f"Moments: {query}" if query else "Moments",
+    }
+
+
+@bp.get("/moments")
+def moments() -> str:
+    data = moments_data(request.args)
+    page_url = public_url(request.script_root + request.full_path.rstrip("?"))
+    src = url_for("pages.embed_moments", _external=True, **data["params"])
+    return render_template(
+        "moments.html",
+        **data,
+        page_url=page_url,
+        embed_code=embed_code(src, data["moments_title"]),
+        oembed_url=url_for("api.oembed", url=page_url, _external=True),
+        args=request.args,
+    )
+
+
+@bp.get("/embed/moments")
+def embed_moments() -> str:
+    return render_template("embed_moments.html", **moments_data(request.args))
 
 
 def embed_snippet(
