@@ -313,3 +313,64 @@ def test_moments_embed_fits_a_phone(sized: tuple[Page, str], server: str) -> Non
     assert axe_violations(page) == []
     page.goto(f"{server}/moments?q=ask")
     assert axe_violations(page) == []
+
+
+def caption_line_above_controls(page: Page, holder: str) -> str:
+    """The caption line's text, once it shows, after checking it lies above the control bar."""
+    page.wait_for_function(
+        f"() => {{ const l = document.querySelector('{holder} .caption-line');"
+        " return l && !l.hidden && l.textContent.trim().length > 0; }",
+        timeout=20_000,
+    )
+    line = page.locator(f"{holder} .caption-line").bounding_box()
+    video = page.locator(f"{holder} video").bounding_box()
+    assert line is not None and video is not None
+    # Chromium's control bar is the bottom 3 rem or so of the player.
+    assert (
+        video["y"] < line["y"] and line["y"] + line["height"] <= video["y"] + video["height"] - 40
+    )
+    return page.inner_text(f"{holder} .caption-line")
+
+
+def test_audio_recording_shows_captions_above_the_controls_with_toggle_speed_and_keys(
+    sized: tuple[Page, str], server: str
+) -> None:
+    page, width = sized
+    jfk = next(
+        r["id"]
+        for r in page.request.get(f"{server}/api/recordings").json()
+        if r["title"] == "Inaugural address"
+    )
+    page.goto(f"{server}/r/{jfk}?t=1")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    page.eval_on_selector("#player", "v => v.play()")
+    text = caption_line_above_controls(page, ".player-frame")
+    assert text.strip() and text.split()[0] in page.inner_text(".cues")
+    shot(page, f"learner-audio-captions-{width}")
+    page.eval_on_selector("#player", "v => v.pause()")
+    page.click(".captions-toggle")
+    assert page.get_attribute(".captions-toggle", "aria-pressed") == "false"
+    assert page.locator(".player-frame .caption-line").is_hidden()
+    page.locator("body").press("c")
+    assert page.get_attribute(".captions-toggle", "aria-pressed") == "true"
+    page.select_option("#speed", "1.5")
+    assert page.eval_on_selector("#player", "v => v.playbackRate") == 1.5
+    page.locator("body").press(">")
+    assert page.eval_on_selector("#player", "v => v.playbackRate") == 1.75
+    before = float(page.eval_on_selector("#player", "v => v.currentTime"))
+    page.locator("body").press("l")
+    assert float(page.eval_on_selector("#player", "v => v.currentTime")) == pytest.approx(
+        before + 10, abs=0.5
+    )
+    page.locator("body").press("?")
+    assert page.is_visible("#keys") and "Slower or faster" in page.inner_text("#keys")
+
+
+def test_inline_search_player_has_captions(sized: tuple[Page, str], server: str) -> None:
+    page, _ = sized
+    page.goto(f"{server}/search?q=ask+not+what+your+country")
+    section = page.locator(".result", has_text="Inaugural address")
+    section.locator(".hit-play").first.click()
+    holder = f'.result[data-recording="{section.get_attribute("data-recording")}"] .inline-player'
+    assert page.locator(f"{holder} video track[kind=captions]").count() == 1
+    assert "ask" in caption_line_above_controls(page, holder).lower()

@@ -123,6 +123,9 @@
       button.addEventListener("click", function () { copy(button.dataset.copy, status); });
     });
     spaceToPause(media);
+    var frame = media.parentElement;
+    if (frame.classList.contains("audio")) { captionLine(media, frame); }
+    playbackControls(media);
     if (article.classList.contains("embedded")) { clipControls(media, start, end, article); }
     clipMaker(media, start, end);
   }
@@ -141,9 +144,13 @@
             media.controls = true; media.preload = "metadata"; media.setAttribute("playsinline", "");
             if (section.dataset.poster) { media.poster = section.dataset.poster; }
             media.src = section.dataset.src;
+            var track = document.createElement("track");
+            track.kind = "captions"; track.label = "Captions"; track.srclang = section.dataset.lang || "en";
+            track.src = section.dataset.track; track.default = true;
+            media.appendChild(track);
             holder.appendChild(media);
             holder.hidden = false;
-            if (section.dataset.video === "0") { holder.classList.add("audio"); }
+            if (section.dataset.video === "0") { holder.classList.add("audio"); captionLine(media, holder); }
           }
           document.querySelectorAll("video").forEach(function (other) { if (other !== media) { other.pause(); } });
           if (active) { active.classList.remove("playing"); }
@@ -182,6 +189,73 @@
     var element = media.querySelector("track");
     if (element) { element.addEventListener("load", lift); }
     lift();
+  }
+
+  // An audio recording's player is a short box whose control bar would cover the captions:
+  // they are drawn here instead, in a line above the controls.
+  function captionLine(media, holder) {
+    var track = media.textTracks && media.textTracks[0];
+    if (!track || holder.querySelector(".caption-line")) { return; }
+    var line = document.createElement("div");
+    line.className = "caption-line"; line.setAttribute("aria-hidden", "true"); line.hidden = true;
+    holder.appendChild(line);
+    holder.classList.add("has-caption-line");
+    track.mode = "hidden";
+    var show = function () {
+      var cues = track.activeCues || [], text = [];
+      for (var i = 0; i < cues.length; i++) { text.push(cues[i].text); }
+      line.textContent = text.join(" ");
+      line.hidden = !text.length || media.dataset.captions === "off";
+    };
+    track.addEventListener("cuechange", show);
+    media.addEventListener("captionschange", show);
+  }
+
+  function captionsOn(media, on) {
+    media.dataset.captions = on ? "on" : "off";
+    var track = media.textTracks && media.textTracks[0];
+    if (track) { track.mode = on && !media.parentElement.querySelector(".caption-line") ? "showing" : "hidden"; }
+    media.dispatchEvent(new Event("captionschange"));
+    document.querySelectorAll(".captions-toggle").forEach(function (b) { b.setAttribute("aria-pressed", on ? "true" : "false"); });
+  }
+
+  var SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+
+  // Captions and speed controls, and the keyboard shortcuts listed behind "?".
+  function playbackControls(media) {
+    var toggle = document.querySelector(".captions-toggle"), speed = document.querySelector(".speed");
+    var keysButton = document.querySelector(".keys-open"), keys = document.getElementById("keys");
+    if (toggle) { toggle.addEventListener("click", function () { captionsOn(media, media.dataset.captions === "off"); }); }
+    function setSpeed(rate) { media.playbackRate = rate; if (speed) { speed.value = String(rate); } }
+    if (speed) { speed.addEventListener("change", function () { setSpeed(parseFloat(speed.value)); }); }
+    function showKeys() {
+      if (!keys) { return; }
+      keys.hidden = !keys.hidden;
+      if (keysButton) { keysButton.setAttribute("aria-expanded", keys.hidden ? "false" : "true"); }
+    }
+    if (keysButton) { keysButton.addEventListener("click", showKeys); }
+    document.addEventListener("keydown", function (e) {
+      var tag = (e.target && e.target.tagName) || "";
+      if (e.ctrlKey || e.metaKey || e.altKey || /INPUT|TEXTAREA|SELECT/.test(tag)) { return; }
+      var k = e.key, handled = true;
+      if (k === "k" || k === "K") { if (media.paused) { media.play().catch(function () {}); } else { media.pause(); } }
+      else if (k === "j" || k === "J") { media.currentTime = Math.max(0, media.currentTime - 10); }
+      else if (k === "l" || k === "L") { media.currentTime = media.currentTime + 10; }
+      else if (k === "ArrowLeft" && tag !== "BUTTON" && tag !== "A") { media.currentTime = Math.max(0, media.currentTime - 5); }
+      else if (k === "ArrowRight" && tag !== "BUTTON" && tag !== "A") { media.currentTime = media.currentTime + 5; }
+      else if (k === "c" || k === "C") { captionsOn(media, media.dataset.captions === "off"); }
+      else if (k === "m" || k === "M") { media.muted = !media.muted; }
+      else if (k === "f" || k === "F") {
+        if (document.fullscreenElement) { document.exitFullscreen(); } else if (media.requestFullscreen) { media.requestFullscreen().catch(function () {}); }
+      }
+      else if (k === "<" || k === ">") {
+        var i = SPEEDS.indexOf(media.playbackRate); if (i < 0) { i = 2; }
+        setSpeed(SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, i + (k === ">" ? 1 : -1)))]);
+      }
+      else if (k === "?") { showKeys(); }
+      else { handled = false; }
+      if (handled) { e.preventDefault(); }
+    });
   }
 
   // An embedded clip's own controls: the timeline is the clip alone, every control named.
