@@ -374,3 +374,34 @@ def test_inline_search_player_has_captions(sized: tuple[Page, str], server: str)
     holder = f'.result[data-recording="{section.get_attribute("data-recording")}"] .inline-player'
     assert page.locator(f"{holder} video track[kind=captions]").count() == 1
     assert "ask" in caption_line_above_controls(page, holder).lower()
+
+
+def test_recording_page_marks_a_querys_mentions_with_next_and_previous(
+    sized: tuple[Page, str], server: str
+) -> None:
+    page, width = sized
+    page.goto(f"{server}/search?q=breakout+rooms")
+    page.click(".result:has-text('Online gatherings') .hit-open >> nth=0")
+    marks = page.locator(".mention-mark")
+    assert marks.count() >= 2
+    times = [float(m.get_attribute("data-start") or "nan") for m in marks.all()]
+    assert times == sorted(times)
+    lefts = [(m.bounding_box() or {"x": 0.0})["x"] for m in marks.all()]
+    assert lefts == sorted(lefts) and lefts[-1] - lefts[0] > 50  # spread along the timeline
+    page.eval_on_selector("#player", "v => { v.pause(); v.currentTime = 0; }")
+    page.click(".mention-next")
+    page.wait_for_function(
+        f"() => Math.abs(document.getElementById('player').currentTime - {times[0]}) < 0.6"
+    )
+    page.eval_on_selector("#player", "v => v.pause()")
+    page.click(".mention-next")
+    page.wait_for_function(
+        f"() => Math.abs(document.getElementById('player').currentTime - {times[1]}) < 0.6"
+    )
+    page.eval_on_selector("#player", f"v => {{ v.pause(); v.currentTime = {times[1] + 3}; }}")
+    page.click(".mention-prev")
+    page.wait_for_function(
+        f"() => Math.abs(document.getElementById('player').currentTime - {times[1]}) < 0.6"
+    )
+    shot(page, f"learner-mentions-{width}")
+    assert axe_violations(page) == []

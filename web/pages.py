@@ -189,13 +189,38 @@ def _page_data(
     return recording, clip, at, segments_in(every, clip)
 
 
+# At most this many of a query's mentions are marked on a recording's timeline.
+MENTIONS_LIMIT = 100
+
+
+def mentions(recording: Recording, query: str) -> list[SearchHit]:
+    """Where ``query`` is said in ``recording``, in spoken order: the timeline's marks.
+
+    The search is limited to recordings of this one's visibility (the asker may open it), and
+    only its own hits are kept; a query with nothing searchable in it marks nothing.
+    """
+    if not query:
+        return []
+    options = SearchOptions(
+        visibilities=(recording.meta.visibility.value,), per_recording=MENTIONS_LIMIT
+    )
+    try:
+        found = services().index.search(query, limit=MENTIONS_LIMIT, options=options)
+    except QueryError:
+        return []
+    return sorted((h for h in found.hits if h.recording_id == recording.id), key=lambda h: h.start)
+
+
 @bp.get("/r/<recording_id>")
 def recording(recording_id: str) -> str:
     recording, clip, at, segments = _page_data(recording_id)
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
     every = services().catalog.segments(recording_id)
+    query = request.args.get("q", "").strip()
     return render_template(
         "recording.html",
+        query=query,
+        mentions=mentions(recording, query),
         recording=recording,
         segments=segments,
         clip=clip,

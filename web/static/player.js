@@ -126,6 +126,7 @@
     var frame = media.parentElement;
     if (frame.classList.contains("audio")) { captionLine(media, frame); }
     playbackControls(media);
+    mentionButtons(media);
     if (article.classList.contains("embedded")) { clipControls(media, start, end, article); }
     clipMaker(media, start, end);
   }
@@ -217,6 +218,27 @@
     if (track) { track.mode = on && !media.parentElement.querySelector(".caption-line") ? "showing" : "hidden"; }
     media.dispatchEvent(new Event("captionschange"));
     document.querySelectorAll(".captions-toggle").forEach(function (b) { b.setAttribute("aria-pressed", on ? "true" : "false"); });
+  }
+
+  // Previous / next mention of the query the page was opened with (?q=).
+  function mentionButtons(media) {
+    var box = document.querySelector("[data-mentions]");
+    if (!box) { return; }
+    var length = parseFloat(box.querySelector(".mention-strip").dataset.duration) || 1;
+    box.querySelectorAll(".mention-mark").forEach(function (mark) {
+      // Placed here: the site's CSP allows no style attributes.
+      mark.parentElement.style.left = (100 * parseFloat(mark.dataset.start) / length) + "%";
+      mark.addEventListener("click", function (e) { e.preventDefault(); seek(media, parseFloat(mark.dataset.start), true); });
+    });
+    var times = Array.prototype.map.call(box.querySelectorAll(".mention-mark"), function (a) { return parseFloat(a.dataset.start); });
+    box.querySelector(".mention-next").addEventListener("click", function () {
+      var t = media.currentTime, next = times.filter(function (x) { return x > t + 0.5; })[0];
+      if (next !== undefined) { seek(media, next, true); }
+    });
+    box.querySelector(".mention-prev").addEventListener("click", function () {
+      var t = media.currentTime, before = times.filter(function (x) { return x < t - 1.5; });
+      if (before.length) { seek(media, before[before.length - 1], true); }
+    });
   }
 
   var SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
