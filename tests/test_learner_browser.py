@@ -188,6 +188,7 @@ def test_axe_finds_no_violations(sized: tuple[Page, str], server: str, which: st
     )
     if which in ("recording", "clip"):
         page.click("button.clip-open")  # the clip maker, open
+        page.locator(".clip-maker").wait_for()
     assert axe_violations(page) == []
 
 
@@ -210,7 +211,7 @@ def test_clip_maker_makes_a_two_sentence_clip_whose_url_download_and_captions_ag
     page.wait_for_selector(".cue.current")
     page.click("button.clip-open")
     maker = page.locator("[data-clip]")
-    assert maker.is_visible()
+    maker.wait_for()  # visible once the transcript has come
     # From a moment, the clip is its sentence; the next sentence's box adds it.
     assert clip_url_times(page.input_value(".cm-url")) == (
         pytest.approx(first["start"], abs=0.01),

@@ -215,7 +215,6 @@ def mentions(recording: Recording, query: str) -> list[SearchHit]:
 def recording(recording_id: str) -> str:
     recording, clip, at, segments = _page_data(recording_id)
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
-    every = services().catalog.segments(recording_id)
     query = request.args.get("q", "").strip()
     return render_template(
         "recording.html",
@@ -226,8 +225,6 @@ def recording(recording_id: str) -> str:
         clip=clip,
         at=at,
         page_title=clip_title(recording, clip),
-        # The clip maker's sentences: [start, end, text].
-        sentences=[(s.start, s.end, s.text) for s in every if s.end > s.start],
         embed_code=embed_snippet(recording, clip)[1],
         quote=" ".join(s.text for s in segments[:3]) if clip else recording.meta.description,
         page_url=page_url,

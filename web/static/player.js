@@ -323,14 +323,25 @@
   function clipMaker(media, start, end) {
     var maker = document.querySelector(".clip-maker");
     if (!maker) { return; }
-    var sentences = JSON.parse(maker.querySelector(".cm-data").textContent);
-    if (!sentences.length) { return; }
+    var sentences = null, ready = null;
+    // The whole transcript is fetched when the maker first opens: a clip page lists only
+    // the clip's sentences, and most visitors never open the maker.
+    function load() {
+      if (!ready) {
+        ready = fetch(maker.dataset.sentences).then(function (r) { return r.json(); }).then(function (data) {
+          sentences = data.segments.filter(function (s) { return s.end > s.start; })
+            .map(function (s) { return [s.start, s.end, s.text]; });
+          starts = sentences.map(function (s) { return s[0]; }); ends = sentences.map(function (s) { return s[1]; });
+        });
+      }
+      return ready;
+    }
     var duration = parseFloat(maker.dataset.duration);
     var from = maker.querySelector(".cm-start"), to = maker.querySelector(".cm-end");
     var list = maker.querySelector(".cm-sentences"), times = maker.querySelector(".cm-times");
     var url = maker.querySelector(".cm-url"), go = maker.querySelector(".cm-go");
     var range = maker.querySelector(".cm-range");
-    var starts = sentences.map(function (s) { return s[0]; }), ends = sentences.map(function (s) { return s[1]; });
+    var starts = [], ends = [];
     var a = 0, b = 0, previewEnd = null;
 
     function round(x) { return Math.round(x * 100) / 100; }
@@ -393,15 +404,15 @@
         if (!dir) { return; }
         e.preventDefault();
         var now = isStart ? a : b;
-        var next = e.altKey ? now + dir * 0.1 : e.shiftKey ? now + dir : stepTo(edges, now, dir);
+        var next = e.altKey ? now + dir * 0.1 : e.shiftKey ? now + dir : stepTo(edges(), now, dir);
         if (isStart) { set(Math.min(next, b - 0.1), b, next); } else { set(a, Math.max(next, a + 0.1), null); }
       });
       handle.addEventListener("input", function () {
-        var x = nearest(edges, parseFloat(handle.value));
+        var x = nearest(edges(), parseFloat(handle.value));
         if (isStart) { set(Math.min(x, b - 0.1), b, x); } else { set(a, Math.max(x, a + 0.1), null); }
       });
     }
-    keys(from, starts, true); keys(to, ends, false);
+    keys(from, function () { return starts; }, true); keys(to, function () { return ends; }, false);
 
     maker.querySelector(".cm-copy").addEventListener("click", function () { copy(url.value, document.querySelector(".copied")); });
     maker.querySelector(".cm-preview").addEventListener("click", function () { previewEnd = b; seek(media, a, true); });
@@ -411,14 +422,17 @@
     document.querySelectorAll(".clip-open").forEach(function (button) {
       button.addEventListener("click", function () {
         var open = maker.hidden;
-        maker.hidden = !open;
-        button.setAttribute("aria-expanded", open ? "true" : "false");
-        if (!open) { return; }
-        if (start !== null && end !== null) { set(start, end, null); } else {
-          var i = sentenceAt(media.currentTime);
-          set(sentences[i][0], sentences[i][1], null);
-        }
-        from.focus();
+        if (!open) { maker.hidden = true; button.setAttribute("aria-expanded", "false"); return; }
+        load().then(function () {
+          if (!sentences.length) { return; }
+          maker.hidden = false;
+          button.setAttribute("aria-expanded", "true");
+          if (start !== null && end !== null) { set(start, end, null); } else {
+            var i = sentenceAt(media.currentTime);
+            set(sentences[i][0], sentences[i][1], null);
+          }
+          from.focus();
+        });
       });
     });
   }
