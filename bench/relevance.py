@@ -190,7 +190,7 @@ def main() -> None:
             finally:
                 index.close()
         if not is_installed():
-            print("semantic search is not installed: pip install 'recall-sessions[semantic]'")
+            print("semantic search is not installed: pip install -e .")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang.porter2 import stem as english_stem
 
 from index.passages import build_passages
-from library.models import Recording, Segment
+from library.models import Publish, Recording, Segment, searchable_visibility
 
 # Whoosh's stop list is for written English; speech is full of fillers that match everywhere.
 SPEECH_STOP_WORDS = frozenset(STOP_WORDS) | {
@@ -120,16 +120,20 @@ def index_key(value: str) -> str:
 
 
 def documents(
-    recording: Recording, segments: Sequence[Segment], passages: bool = False
+    recording: Recording,
+    segments: Sequence[Segment],
+    passages: bool = False,
+    publish: Publish = Publish.IMMEDIATELY,
 ) -> Iterable[dict[str, Any]]:
-    """The sentences' documents, or with ``passages`` the passages'."""
+    """The sentences' documents, or with ``passages`` the passages'. Their visibility is the
+    one searches filter on: an unpublished transcript's is private (``searchable_visibility``)."""
     meta = recording.meta
     common = {
         "recording_id": recording.id,
         "title": meta.title,
         "event": meta.event,
         "event_key": index_key(meta.event),
-        "visibility": meta.visibility.value,
+        "visibility": searchable_visibility(recording, publish).value,
         "speakers": list(meta.speakers),
         "speaker_key": ",".join(index_key(s) for s in meta.speakers),
         "recorded": meta.recorded_on.toordinal() if meta.recorded_on else 0,

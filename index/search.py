@@ -32,7 +32,7 @@ from index.schema import documents, index_key, open_index, schema
 from index.scoring import MemoryBM25F
 from index.semantic import SemanticIndex
 from library.errors import QueryError
-from library.models import Recording, SearchResults, Segment
+from library.models import Publish, Recording, SearchResults, Segment
 
 postings.install()
 
@@ -45,6 +45,19 @@ MAX_QUERY_WORDS = 32
 
 # A writer waits this long for another process's write lock before giving up (LockError).
 _WRITE_TIMEOUT = 120.0
+
+
+# Beside the index files: the [library] publish its documents' visibility was made under.
+_PUBLISH_FILE = "publish.txt"
+
+
+def built_for(directory: Path) -> Publish:
+    """The publish setting the index in ``directory`` was built under; an index without the
+    file was built before the setting existed, as "immediately"."""
+    try:
+        return Publish((directory / _PUBLISH_FILE).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return Publish.IMMEDIATELY
 
 
 @dataclass(frozen=True)
@@ -70,9 +83,16 @@ class _Scope:
 class TranscriptIndex:
     """The keyword index, and with ``semantic`` the sentence embeddings kept in step with it."""
 
-    def __init__(self, directory: Path, semantic: SemanticIndex | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        semantic: SemanticIndex | None = None,
+        publish: Publish = Publish.IMMEDIATELY,
+    ) -> None:
         self.directory = directory
         self.semantic = semantic
+        # [library] publish: decides the visibility unreviewed transcripts are indexed with.
+        self.publish = publish
         directory.mkdir(parents=True, exist_ok=True)
         # Two indexes: sentences, searched first, and passages, searched only when the
         # sentences alone do not fill a page. Frequent words (most queries) then never walk
@@ -81,9 +101,13 @@ class TranscriptIndex:
         self._px = open_index(directory, passages=True)
         self._maker = HitMaker()
         # An index written by another Recall version has other fields: it is rebuilt.
-        self.is_current = set(schema().names()) == set(self._ix.schema.names()) and set(
-            schema(passages=True).names()
-        ) == set(self._px.schema.names())
+        # So is one whose documents' visibility was made under another [library] publish:
+        # switching to "after review" must hide unreviewed words at once, not after a reindex.
+        self.is_current = (
+            set(schema().names()) == set(self._ix.schema.names())
+            and set(schema(passages=True).names()) == set(self._px.schema.names())
+            and built_for(directory) == publish
+        )
         # Scores as BM25F, with each segment's field lengths read once into memory.
         self._weighting = MemoryBM25F()
         # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
@@ -116,7 +140,7 @@ class TranscriptIndex:
         for passages in (False, True):
             with self._writer(passages) as writer:
                 writer.delete_by_term("recording_id", recording.id)
-                for doc in documents(recording, segments, passages):
+                for doc in documents(recording, segments, passages, self.publish):
                     writer.add_document(**doc)
         if self.semantic is not None:
             self.semantic.index_recording(recording.id, list(segments))
@@ -409,6 +433,7 @@ def rebuild_index(
     directory: Path,
     transcripts: Iterable[tuple[Recording, Sequence[Segment]]],
     semantic: SemanticIndex | None = None,
+    publish: Publish = Publish.IMMEDIATELY,
 ) -> int:
     """Build a fresh index beside ``directory`` from ``transcripts``, then swap it in.
     With ``semantic``, recordings whose sentences were never embedded are embedded too.
@@ -424,14 +449,15 @@ def rebuild_index(
     count = 0
     with index._writer() as sentences, index._writer(passages=True) as passages:
         for recording, segments in transcripts:
-            for doc in documents(recording, segments):
+            for doc in documents(recording, segments, publish=publish):
                 sentences.add_document(**doc)
-            for doc in documents(recording, segments, passages=True):
+            for doc in documents(recording, segments, passages=True, publish=publish):
                 passages.add_document(**doc)
             if semantic is not None and not semantic.has(recording.id):
                 semantic.index_recording(recording.id, list(segments))
             count += 1
     index.close()
+    (fresh / _PUBLISH_FILE).write_text(publish.value + "\n", encoding="utf-8")
     if directory.exists():
         directory.rename(old)
     fresh.rename(directory)

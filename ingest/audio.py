@@ -70,6 +70,37 @@ def decode_pcm(
     return PcmFile(dest)
 
 
+# Channels beyond this many are not looked at one by one (a 5.1 film is still downmixed).
+MAX_CHANNELS = 8
+
+
+def channel_count(path: Path) -> int:
+    """How many channels the first audio track has (0 when it cannot be read)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = next(iter(container.streams.audio), None)
+            return int(stream.codec_context.channels) if stream is not None else 0
+    except (av.FFmpegError, OSError):
+        return 0
+
+
+def decode_channels(
+    path: Path, dests: list[Path], duration: float = 0.0, on_progress: ProgressFn | None = None
+) -> list[PcmFile]:
+    """Each of the first ``len(dests)`` channels of the first audio track of ``path`` into its
+    own file, 16 kHz mono 16-bit, in one ffmpeg run. Raises :class:`MediaError`."""
+    split = ";".join(f"[a{i}]pan=mono|c0=c{i}[c{i}]" for i in range(len(dests)))
+    fan = "".join(f"[a{i}]" for i in range(len(dests)))
+    args = ["-i", str(path), "-filter_complex", f"[0:a:0]asplit={len(dests)}{fan};{split}"]
+    for i, dest in enumerate(dests):
+        args += ["-map", f"[c{i}]", "-f", "s16le", "-acodec", "pcm_s16le"]
+        args += ["-ar", str(SAMPLE_RATE), str(dest)]
+    run_ffmpeg(args, path, duration=duration, on_progress=on_progress)
+    return [PcmFile(dest) for dest in dests]
+
+
 def _dbfs(segment: AudioSegment) -> float:
     value = float(segment.dBFS)
     return value if math.isfinite(value) else -120.0

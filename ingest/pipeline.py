@@ -17,17 +17,19 @@ import os
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.search import TranscriptIndex
-from ingest import audio, captions, playable
+from ingest import audio, captions, channels, coverage, playable
 from ingest.probe import playable_duration, probe
-from ingest.transcribe import transcribe
+from ingest.stagetimes import StageTimes
+from ingest.transcribe import Transcript, transcribe
 from library.catalog import Catalog
-from library.config import Config
+from library.config import Config, TranscribeConfig
 from library.errors import MediaError, RecallError, RecordingNotFound
 from library.models import STAGES, Recording, RecordingMeta, Segment, Status
 from library.storage import Storage, atomic_path, atomic_text, part_path
@@ -114,6 +116,7 @@ class Pipeline:
         self.catalog = catalog
         self.storage = storage
         self.index = index
+        self.stage_times = StageTimes(config.data_dir)  # for the site's /metrics
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -288,8 +291,10 @@ class Pipeline:
                     continue
                 recording = self.catalog.update(recording.id, stage=name, progress=0.0)
                 on_progress(name, 0.0)
+                started = time.monotonic()
                 recording = run(recording, functools.partial(on_progress, name))
                 recording = self.catalog.mark_stage_done(recording.id, name, progress=1.0)
+                self.stage_times.add(name, time.monotonic() - started)
                 on_progress(name, 1.0)
         except JobStopped:
             log.info("job %s stopped: cancelled or taken over", recording.id)
@@ -365,26 +370,43 @@ class Pipeline:
         return self.catalog.update(recording.id, poster_file=name)
 
     def _transcribe(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
-        # A scratch file: a killed run leaves it as a ".part" that the next run removes.
+        # Scratch files: a killed run leaves them as ".part" files that the next run removes.
         scratch = part_path(self.storage.file(recording.id, "audio.s16le"))
+        tracks: list[Path] = []
         try:
-            samples = audio.decode_pcm(self._media_path(recording), scratch, recording.duration)
+            media = self._media_path(recording)
+            samples = audio.decode_pcm(media, scratch, recording.duration)
             if audio.measure_loudness(samples).is_silent(self.config.ingest.silence_dbfs):
-                segments: list[Segment] = []
-                language = recording.meta.language
+                transcript = Transcript([], recording.meta.language or "")
             else:
                 settings = self.config.transcribe
                 if recording.model:
                     settings = dataclasses.replace(settings, model=recording.model)
-                transcript = transcribe(
-                    samples,
-                    settings,
-                    language=recording.meta.language,
-                    on_progress=on_progress,
-                )
-                segments, language = transcript.segments, transcript.language
+                count = min(audio.channel_count(media), audio.MAX_CHANNELS)
+                if settings.split_channels and count >= 2:
+                    tracks = [
+                        part_path(self.storage.file(recording.id, f"audio{c}.s16le"))
+                        for c in range(count)
+                    ]
+                    transcript = self._transcribe_tracks(
+                        recording, samples, tracks, settings, on_progress
+                    )
+                else:
+                    transcript = transcribe(
+                        samples, settings, language=recording.meta.language,
+                        on_progress=on_progress,
+                    )  # fmt: skip
         finally:
-            scratch.unlink(missing_ok=True)
+            for path in [scratch, *tracks]:
+                path.unlink(missing_ok=True)
+        segments, language = transcript.segments, transcript.language or recording.meta.language
+        measured = coverage.measure(transcript.voiced, segments)
+        gaps_file = self.storage.file(recording.id, coverage.GAPS_FILE)
+        if measured.gaps:
+            with atomic_text(gaps_file) as f:
+                f.write(coverage.gaps_json(measured))
+        else:  # none now: an earlier transcript's gaps must not linger
+            gaps_file.unlink(missing_ok=True)
         self.catalog.replace_segments(recording.id, segments)
         assert recording.media_info is not None, "probed at submit"
         notes = [
@@ -392,7 +414,34 @@ class Pipeline:
             "" if segments else "no speech detected",
         ]
         note = "; ".join(filter(None, notes))
-        return self.catalog.update(recording.id, note=note, language=language)
+        return self.catalog.update(
+            recording.id, note=note, language=language, speech_coverage=measured.share
+        )
+
+    def _transcribe_tracks(
+        self,
+        recording: Recording,
+        samples: audio.PcmFile,
+        paths: list[Path],
+        settings: TranscribeConfig,
+        on_progress: Callable[[float], None],
+    ) -> Transcript:
+        """One transcript per channel when each channel carries its own voice; else the
+        downmix, as for mono."""
+        media = self._media_path(recording)
+        tracks = audio.decode_channels(media, paths, recording.duration)
+        levels = channels.measure(tracks)
+        if not levels.has_one_voice_per_channel():
+            for path in paths:  # ordinary stereo: the downmix is all that is needed
+                path.unlink(missing_ok=True)
+            return transcribe(
+                samples, settings, language=recording.meta.language, on_progress=on_progress
+            )
+        names = channels.speaker_names(len(tracks), recording.meta.speakers)
+        return channels.transcribe_channels(
+            tracks, levels, names, settings,
+            language=recording.meta.language, on_progress=on_progress,
+        )  # fmt: skip
 
     def _captions(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
         self.write_captions(recording, self.catalog.segments(recording.id))

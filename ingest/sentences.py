@@ -16,8 +16,10 @@ _CLAUSE_END = (",", ";", ":", "—", "–")
 MIN_CUE_SECONDS = 1.0
 # A pause this long ends a cue even without punctuation: the speaker stopped.
 PAUSE_SECONDS = 2.0
-# A phrase repeated this many times in a row is a decoding loop, not speech.
+# A phrase repeated this many times in a row is a decoding loop, not speech. One word needs
+# more: people do say "words, words, words, words" (a test recording's reference has it).
 LOOP_REPEATS = 3
+WORD_LOOP_REPEATS = 5
 _MAX_LOOP_PHRASE = 8
 
 
@@ -26,10 +28,11 @@ def _norm(word: Word) -> str:
 
 
 def drop_loops(words: Sequence[Word]) -> list[Word]:
-    """Collapse a phrase of 1-8 words repeated 3+ times in a row to one occurrence.
+    """Collapse a phrase of 2-8 words repeated 3+ times in a row, or one word repeated 5+
+    times, to one occurrence; the words before and after the loop stay.
 
-    Whisper sometimes loops ("thank you thank you thank you ..."); a speaker who says a
-    word twice ("very, very") is left alone.
+    Whisper sometimes loops ("thank you thank you thank you ...", "okay, okay, okay, ...");
+    a speaker who says a word twice ("very, very") is left alone.
     """
     keys = [_norm(w) for w in words]
     out: list[Word] = []
@@ -43,7 +46,7 @@ def drop_loops(words: Sequence[Word]) -> list[Word]:
             repeats = 1
             while keys[i + repeats * size : i + (repeats + 1) * size] == phrase:
                 repeats += 1
-            if repeats >= LOOP_REPEATS:
+            if repeats >= (WORD_LOOP_REPEATS if size == 1 else LOOP_REPEATS):
                 kept, skipped = size, repeats * size
                 break
         out.extend(words[i : i + kept])

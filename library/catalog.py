@@ -93,6 +93,10 @@ class _RecordingRow(Base):
     previous_segments: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     model: Mapped[str | None] = mapped_column(Text, nullable=True)
     transcript_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    speech_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Who marked the transcript reviewed (an email) and when; NULL: as the machine wrote it.
+    reviewed_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class _SegmentRow(Base):
@@ -144,6 +148,9 @@ def _to_recording(row: _RecordingRow) -> Recording:
         can_undo=bool(row.previous_segments),
         model=row.model or "",
         transcript_version=row.transcript_version or 0,
+        speech_coverage=row.speech_coverage,
+        reviewed_by=row.reviewed_by or "",
+        reviewed_at=row.reviewed_at,
     )
 
 

@@ -7,6 +7,7 @@ naming it. Relative paths are resolved against the directory of the file they ca
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from library.errors import ConfigError
+from library.models import Publish
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,13 @@ class LibraryConfig:
     data_dir: Path = Path("var")
     database_url: str = ""
     base_url: str = ""
+    publish: str = "immediately"
+
+    @property
+    def publish_mode(self) -> Publish:
+        return Publish(self.publish)
+
+    min_free_mb: int = 1000
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,10 @@ class TranscribeConfig:
     language: str = "en"
     max_cue_seconds: float = 15.0
     window_seconds: float = 600.0
+    vad_threshold: float = 0.5
+    recover_speech: bool = True
+    split_channels: bool = True
+    low_coverage: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,7 @@ class WebConfig:
     clip_cache_mb: float = 500.0
     max_clip_seconds: float = 600.0
     upload_reserve_mb: int = 1024
+    metrics_from: tuple[str, ...] = ("127.0.0.1",)
 
 
 @dataclass(frozen=True)
@@ -133,6 +147,10 @@ def _coerce(key: str, value: Any, default: Any, base: Path, source: str) -> Any:
             return None
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(source, f"{key} must be a list of strings")
+        return tuple(value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(source, f"{key} must be true or false")
@@ -184,6 +202,10 @@ def _validate(config: Config, source: str) -> None:
             "transcribe.batch_size and beam_size must be >= 1, cpu_threads >= 0, "
             "max_cue_seconds >= 2",
         )
+    if not 0 < t.vad_threshold < 1 or not 0 <= t.low_coverage <= 1:
+        raise ConfigError(
+            source, "transcribe.vad_threshold must be between 0 and 1, low_coverage 0 to 1"
+        )
     if t.window_seconds < 60:
         raise ConfigError(source, "transcribe.window_seconds must be at least 60")
     if config.index.semantic not in ("auto", "on", "off"):
@@ -214,6 +236,17 @@ def _validate(config: Config, source: str) -> None:
             "web.clip_workers and clip_requests must be >= 1, clip_timeout and clip_cache_mb > 0, "
             "max_clip_seconds >= 1",
         )
+    if config.library.publish not in {p.value for p in Publish}:
+        raise ConfigError(source, 'library.publish must be "immediately" or "after review"')
+    if config.library.min_free_mb < 0:
+        raise ConfigError(source, "library.min_free_mb must be >= 0")
+    for network in config.web.metrics_from:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as e:
+            raise ConfigError(
+                source, f"web.metrics_from: {network!r} is not an address or CIDR network"
+            ) from e
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 

@@ -61,6 +61,13 @@ def can_open(user: User | None, visibility: Visibility) -> bool:
     return user is not None or visibility != Visibility.PRIVATE
 
 
+class Publish(StrEnum):
+    """[library] publish: when a recording's words reach visitors."""
+
+    IMMEDIATELY = "immediately"
+    AFTER_REVIEW = "after review"  # once a staff member marked the transcript reviewed
+
+
 # The pipeline's stages, in the order they run, with how much of an ingest each takes (for one
 # overall progress figure; measured on 2 cores: transcription dominates).
 STAGE_WEIGHTS = {
@@ -152,6 +159,20 @@ class Recording:
     can_undo: bool = False  # a transcript edit can be taken back
     model: str = ""  # the Whisper model for this recording; "" is the configured one
     transcript_version: int = 0  # goes up with every save, so two editors cannot overwrite
+    # The share of the time the audio has voice that the transcript has words for (None: not
+    # measured, or no voice at all); low values mean speech was lost (noise, a quiet speaker).
+    speech_coverage: float | None = None
+
+    reviewed_by: str = ""  # the staff email that marked the transcript reviewed; "" machine
+    reviewed_at: dt.datetime | None = None
+
+    def coverage_is_low(self, threshold: float) -> bool:
+        return self.speech_coverage is not None and self.speech_coverage < threshold
+
+    @property
+    def transcript_state(self) -> str:
+        """Reviewed once staff marked it so, else machine (as Whisper or an import wrote it)."""
+        return "reviewed" if self.reviewed_by else "machine"
 
     @property
     def title(self) -> str:
@@ -168,6 +189,25 @@ class Recording:
 
     def is_done(self, stage: str) -> bool:
         return stage in self.stages_done
+
+
+def words_published(recording: Recording, publish: Publish) -> bool:
+    """Whether visitors may read the recording's words (transcript, captions, quotes, search)."""
+    return publish == Publish.IMMEDIATELY or bool(recording.reviewed_by)
+
+
+def can_read_words(user: User | None, recording: Recording, publish: Publish) -> bool:
+    """Whether ``user`` (None: a visitor) may read the words of a recording they may open.
+    The one rule every page, file and API route that shows words follows."""
+    return user is not None or words_published(recording, publish)
+
+
+def searchable_visibility(recording: Recording, publish: Publish) -> Visibility:
+    """The visibility its index documents carry: an unpublished transcript is indexed as if
+    private, so that no search a visitor makes (hits, counts, spelling) draws on its words."""
+    if words_published(recording, publish):
+        return recording.meta.visibility
+    return Visibility.PRIVATE
 
 
 @dataclass(frozen=True)

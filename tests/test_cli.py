@@ -94,6 +94,7 @@ def test_list_and_show(library: tuple[Path, str]) -> None:
             "duration": pytest.approx(11.0, abs=0.1),
             "status": "ready",
             "visibility": "public",
+            "transcript": "machine",
         }
     ]
     assert "Inaugural address" in recall(home, "list").stdout

@@ -128,9 +128,8 @@ def test_semantic_search_answers_any_query(semantic_client: FlaskClient) -> None
     assert fuzz(semantic_client, search_urls, 60, SEED + 4) == 60
 
 
-# Whoosh's matcher tree recurses once per term: from about 970 words a search raises
-# RecursionError (a 500 in production). The cap on query length belongs to index/.
-@pytest.mark.xfail(raises=RecursionError, strict=False, reason="query length cap: lead")
+# Whoosh's matcher tree recurses once per term: from about 970 words a search raised
+# RecursionError (a 500). Search now refuses queries over 500 characters or 32 words (400).
 def test_search_answers_very_long_queries(client: FlaskClient) -> None:
     def urls(rng: random.Random) -> str:
         path = rng.choice(["/api/search", "/search"])

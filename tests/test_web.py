@@ -200,7 +200,7 @@ def test_api_recordings_and_transcripts(client: FlaskClient) -> None:
     rid = talk_id(client)
     listed = ids(client)["Online gatherings people enjoy"]
     assert set(listed) == {"id", "title", "event", "speakers", "recorded_on", "duration",
-                           "status", "visibility"}  # fmt: skip
+                           "status", "visibility", "transcript"}  # fmt: skip
     detail = client.get(f"/api/recordings/{rid}").get_json()
     assert detail["segments"] >= 8 and detail["media"]["video_codec"] == "vp9"
     vtt = client.get(f"/api/recordings/{rid}/transcript.vtt")

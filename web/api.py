@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from ingest.captions import WRITERS
-from library.errors import BadParameter
+from library.errors import BadParameter, TranscriptNotPublished
 from web.auth import current_staff
 from web.downloads import attachment, file_name
 from web.pages import clip_title, embed_snippet, moments_data, search_options
@@ -53,7 +53,7 @@ def recordings() -> Response:
 def recording(recording_id: str) -> Response:
     user = current_staff()
     found = services().viewable(recording_id, user)
-    detail = detail_json(found, len(services().catalog.segments(recording_id)))
+    detail = detail_json(found, len(services().readable_segments(found, user) or []))
     return jsonify(detail if user is not None else visitor_json(detail))
 
 
@@ -67,7 +67,9 @@ def transcript(recording_id: str, fmt: str) -> Response:
     if fmt not in WRITERS:
         abort(404)
     found = services().viewable(recording_id, current_staff())
-    segments = services().catalog.segments(recording_id)
+    segments = services().readable_segments(found, current_staff())
+    if segments is None:
+        raise TranscriptNotPublished(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), found.duration)
     clip = snapped(clip, segments, found.duration)
     if clip is not None:
@@ -129,7 +131,7 @@ def oembed() -> Response | tuple[Response, int]:
         clip_range(query.get("start"), query.get("end"), found.duration), every, found.duration
     )
     start = clip.start if clip else 0.0
-    segments = segments_in(every, clip)
+    segments = segments_in(services().readable_segments(found, current_staff()) or [], clip)
     width, height = _fit(request.args.get("maxwidth"), request.args.get("maxheight"))
     limited = bool(request.args.get("maxwidth") or request.args.get("maxheight"))
     _, code = embed_snippet(found, clip, width if limited else None)

@@ -9,8 +9,6 @@ import json
 import logging
 import os
 import re
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,12 +22,15 @@ from rich.text import Text
 
 from index.search import SearchOptions
 from ingest.captions import WRITERS
+from ingest.liveness import beacon
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, Role, Status, Visibility
 from library.storage import atomic_text
 from library.timecode import clock
+from web import ops
 from web.app import create_app
+from web.cli_review import add_commands
 from web.metadata import (
     MEDIA_EXTENSIONS,
     find_row,
@@ -41,6 +42,7 @@ from web.metadata import (
 from web.progress import Reporter
 from web.services import Services, open_services
 from web.shapes import detail_json, results_json, summary_json
+from web.supervise import WorkerSupervisor, worker_command
 
 EXIT_FAILED = 1  # some file did not ingest
 EXIT_USAGE = 2  # bad arguments, configuration or query
@@ -256,7 +258,8 @@ def worker(once: bool, workers: int | None, interval: float) -> None:
             consumer = jobs.consumer(count)
             consumer.max_delay = interval
             err.print(Text(f"Waiting for jobs in {services.config.data_dir} (Ctrl-C stops)"))
-            consumer.run()
+            with beacon(services.config.data_dir):  # the site's "no worker is running" notice
+                consumer.run()
     if failed and once:
         sys.exit(EXIT_FAILED)
 
@@ -511,7 +514,8 @@ def reindex() -> None:
     "with_worker",
     default=True,
     show_default=True,
-    help="Also run a `recall worker` process for uploads (stopped with the site).",
+    help="Also run a `recall worker` process for uploads (started again if it dies, "
+    "stopped with the site).",
 )
 def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     """Start the site (waitress, a production WSGI server), and a worker beside it."""
@@ -520,36 +524,24 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     state = _state()
     config = state.services.config
     app = create_app(config, state.services)
-    child = _start_worker(state.config_path) if with_worker else None
+    supervisor = WorkerSupervisor(worker_command(state.config_path)) if with_worker else None
+    if supervisor is not None:
+        supervisor.start()
     err.print(Text(f"Recall is serving {config.data_dir} at http://{host}:{port}/ (Ctrl-C stops)"))
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="Recall")
     except KeyboardInterrupt:
         err.print(Text("Stopped."))
     finally:
-        if child is not None:
-            child.terminate()
-            child.wait(timeout=30)
+        if supervisor is not None:
+            supervisor.stop()
 
 
-def _start_worker(config_path: Path | None) -> subprocess.Popen[bytes]:
-    """``recall worker`` as a child process: the model's memory stays out of the site's
-    process, and a crash of one does not take the other down. It dies with the site."""
-    args = [sys.executable, "-m", "web"]
-    if config_path is not None:
-        args += ["--config", str(config_path.resolve())]
-    return subprocess.Popen([*args, "worker"], preexec_fn=_die_with_parent)
+ops.register(cli)
 
 
-def _die_with_parent() -> None:
-    """In the child: Linux sends SIGTERM when the parent ends, even by kill -9."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the child is stopped by terminate() only
-        pass
+# Commands kept in their own module.
+add_commands(cli, lambda: _state().services, err)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 
 from ingest import manage
 from ingest.captions import transcript_document
+from ingest.coverage import GAPS_FILE, low_coverage_note, read_gaps
 from ingest.edits import Cue
 from library.errors import BadParameter
 from library.models import Recording, RecordingMeta, Visibility
@@ -108,6 +109,9 @@ def manage_page(recording_id: str) -> str:
         default_model=services().config.transcribe.model,
         extensions=sorted(MEDIA_EXTENSIONS),
         max_mb=services().config.web.max_upload_mb,
+        coverage_note=low_coverage_note(
+            recording.speech_coverage, services().config.transcribe.low_coverage
+        ),
     )
 
 
@@ -158,8 +162,15 @@ def import_captions(recording_id: str) -> Any:
 @staff_required
 def editor(recording_id: str) -> str:
     recording = services().catalog.get(recording_id)
+    gaps = read_gaps(services().storage.file(recording.id, GAPS_FILE))
     return render_template(
-        "editor.html", recording=recording, transcript=_transcript_json(recording)
+        "editor.html",
+        recording=recording,
+        transcript=_transcript_json(recording),
+        gaps=gaps,
+        coverage_note=low_coverage_note(
+            recording.speech_coverage, services().config.transcribe.low_coverage
+        ),
     )
 
 

@@ -30,7 +30,7 @@ def clip_download(recording_id: str, ext: str) -> Response:
     if clip is None or ext not in {"mp4", "m4a"}:
         raise BadParameter("start", request.args.get("start", ""), "a clip needs start and end")
     cut = services().clip_file(recording, clip.start, clip.end)
-    name = file_name(recording.title, f" {cut.start:g}-{cut.end:g}{cut.path.suffix}", limit=60)
+    name = file_name(recording.title, f" {cut.start:.2f}-{cut.end:.2f}{cut.path.suffix}", limit=60)
     return send_file(
         cut.path, conditional=True, max_age=ONE_YEAR, as_attachment=True, download_name=name
     )

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from index.search import SearchOptions
 from library.errors import BadParameter, QueryError
-from library.models import Recording, SearchHit, Segment
+from library.models import Recording, SearchHit
 from library.timecode import clock
 from web.auth import current_staff
 from web.metadata import parse_date
@@ -177,16 +177,17 @@ def clip_title(recording: Recording, clip: ClipRange | None) -> str:
     return recording.title + (f" ({clock(clip.start)}–{clock(clip.end)})" if clip else "")
 
 
-def _page_data(
-    recording_id: str,
-) -> tuple[Recording, ClipRange | None, float | None, list[Segment]]:
-    """The recording, its clip (snapped to whole sentences), ``?t=`` and the clip's sentences."""
+def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | None]:
+    """The recording, its clip (snapped to whole sentences) and ``?t=``.
+
+    The clip's edges come from every sentence's times, as the download's do; its words are
+    shown only where the transcript may be read (services.readable_segments)."""
     recording = services().viewable(recording_id, current_staff())
     asked = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
     every = services().catalog.segments(recording_id)
     clip = snapped(asked, every, recording.duration)
     at = time_param("t", request.args.get("t"), recording.duration)
-    return recording, clip, at, segments_in(every, clip)
+    return recording, clip, at
 
 
 # At most this many of a query's mentions are marked on a recording's timeline.
@@ -213,15 +214,18 @@ def mentions(recording: Recording, query: str) -> list[SearchHit]:
 
 @bp.get("/r/<recording_id>")
 def recording(recording_id: str) -> str:
-    recording, clip, at, segments = _page_data(recording_id)
+    recording, clip, at = _page_data(recording_id)
+    readable = services().readable_segments(recording, current_staff())
+    segments = segments_in(readable or [], clip)
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
     query = request.args.get("q", "").strip()
     return render_template(
         "recording.html",
         query=query,
-        mentions=mentions(recording, query),
+        mentions=mentions(recording, query) if readable is not None else [],
         recording=recording,
         segments=segments,
+        words_hidden=readable is None,
         clip=clip,
         at=at,
         page_title=clip_title(recording, clip),
@@ -234,12 +238,13 @@ def recording(recording_id: str) -> str:
 
 @bp.get("/embed/<recording_id>")
 def embed(recording_id: str) -> str:
-    recording, clip, at, _ = _page_data(recording_id)
+    recording, clip, at = _page_data(recording_id)
+    readable = services().readable_segments(recording, current_staff()) is not None
     return render_template(
         "embed.html",
         recording=recording,
         clip=clip,
         at=at,
         page_title=clip_title(recording, clip),
-        captions=request.args.get("captions", "1") != "0",
+        captions=readable and request.args.get("captions", "1") != "0",
     )

@@ -18,7 +18,7 @@ from library.catalog import Catalog
 from library.clips import clip_edges, still_time
 from library.config import Config
 from library.errors import BadParameter, ConfigError, MediaError, NotFound, RecordingNotFound
-from library.models import Recording, User, can_open, visibilities_for
+from library.models import Recording, Segment, User, can_open, can_read_words, visibilities_for
 from library.storage import Storage
 from library.users import Users
 from web.cuts import CACHE_FOLDER, CutCache
@@ -61,8 +61,11 @@ class Services:
     def rebuild_index(self) -> int:
         semantic = self.index.semantic
         self.index.close()
-        count = rebuild_index(self.config.index_dir, self.catalog.iter_transcripts(), semantic)
-        self.index = TranscriptIndex(self.config.index_dir, semantic)
+        publish = self.config.library.publish_mode
+        count = rebuild_index(
+            self.config.index_dir, self.catalog.iter_transcripts(), semantic, publish
+        )
+        self.index = TranscriptIndex(self.config.index_dir, semantic, publish)
         self.pipeline.index = self.index
         return count
 
@@ -76,6 +79,14 @@ class Services:
         if not can_open(user, recording.meta.visibility):
             raise RecordingNotFound(recording_id)
         return recording
+
+    def readable_segments(self, recording: Recording, user: User | None) -> list[Segment] | None:
+        """The transcript of a recording ``user`` opened, or None while its words are not
+        published to them ([library] publish = "after review"). Every page, file and API
+        route that shows words gets them here."""
+        if not can_read_words(user, recording, self.config.library.publish_mode):
+            return None
+        return self.catalog.segments(recording.id)
 
     def listed(self, user: User | None) -> list[Recording]:
         """The finished recordings ``user`` sees in the library, oldest first: public ones for
@@ -181,7 +192,7 @@ def _semantic(config: Config) -> SemanticIndex | None:
     if not is_installed():
         if config.index.semantic == "on":
             raise ConfigError(
-                "index.semantic", "is on, but needs: pip install 'recall-sessions[semantic]'"
+                "index.semantic", "is on, but its model is missing: pip install recall-sessions"
             )
         return None
     return SemanticIndex(config.vectors_dir)
@@ -191,7 +202,7 @@ def open_services(config: Config) -> Services:
     """Open the catalog, storage and index; an index from an older Recall is rebuilt."""
     catalog = Catalog(config.database_url)
     storage = Storage(config.media_dir)
-    index = TranscriptIndex(config.index_dir, _semantic(config))
+    index = TranscriptIndex(config.index_dir, _semantic(config), config.library.publish_mode)
     pipeline = Pipeline(config, catalog, storage, index)
     jobs = JobQueue(config, catalog, pipeline)
     services = Services(config, catalog, storage, index, pipeline, Users(catalog), jobs)

@@ -48,6 +48,7 @@ def summary_json(recording: Recording) -> dict[str, Any]:
         "duration": round(recording.duration, 3),
         "status": recording.status.value,
         "visibility": meta.visibility.value,
+        "transcript": recording.transcript_state,
     }
 
 

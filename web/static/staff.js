@@ -38,7 +38,8 @@
         el("span", { "class": "status status-" + j.status.replace(" ", "-"), text: j.status }),
         j.stage && (j.status === "queued" || j.status === "processing") ? el("div", { "class": "meta", text: j.stage }) : null,
         j.error ? el("div", { "class": "reason", text: j.error }) : null,
-        j.note ? el("div", { "class": "meta", text: j.note }) : null
+        j.note ? el("div", { "class": "meta", text: j.note }) : null,
+        j.coverage_note ? el("div", { "class": "reason coverage", text: j.coverage_note }) : null
       ]);
       var action = null;
       if (j.status === "failed" || j.status === "cancelled") { action = "retry"; }
@@ -66,7 +67,15 @@
     var refresh = function () {
       clearTimeout(timer);
       fetch(source, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (r) {
+          if (!r.ok) { throw new Error(r.status); }
+          // The server says when no worker is alive: Warning: 199 recall "<notice>".
+          var notice = document.getElementById("no-worker");
+          var warning = r.headers.get("Warning") || "";
+          var text = warning.replace(/^199 recall "(.*)"$/, "$1");
+          if (notice) { notice.textContent = warning ? text : ""; notice.hidden = !warning; }
+          return r.json();
+        })
         .then(function (jobs) {
           var rows = jobs.map(row);
           if (!rows.length) {
@@ -503,6 +512,50 @@
       renameTo.value = "";
       render();
       changed(n + " cue(s) now say " + to + ". Unsaved changes");
+    });
+    // Voiced stretches with no words (speech coverage): a click plays from there.
+    document.querySelectorAll("[data-seek]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        if (player) { player.currentTime = parseFloat(b.getAttribute("data-seek")); player.play().catch(function () {}); }
+      });
+    });
+    // Find and replace: whole words, any case (as `recall replace`); the changes are saved by
+    // Save like any other edit, so undo, captions and search follow.
+    var findText = document.getElementById("find-text"), replaceText = document.getElementById("replace-text");
+    var findState = document.getElementById("find-state");
+    var WORD = "[\\p{L}\\p{N}_]";
+    var wordsPattern = function (text) {
+      var words = text.trim().split(/\s+/).filter(Boolean);
+      if (!words.length) { return null; }
+      var body = words.map(function (w) { return w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }).join("\\s+");
+      var left = new RegExp("^" + WORD, "u").test(words[0]) ? "(?<!" + WORD + ")" : "";
+      var right = new RegExp(WORD + "$", "u").test(words[words.length - 1]) ? "(?!" + WORD + ")" : "";
+      return new RegExp(left + body + right, "giu");
+    };
+    var findAt = -1;
+    document.getElementById("find-next").addEventListener("click", function () {
+      var re = wordsPattern(findText.value);
+      if (!re) { return; }
+      var hits = [];
+      cues.forEach(function (c, i) { re.lastIndex = 0; if (re.test(c.text)) { hits.push(i); } });
+      if (!hits.length) { findState.textContent = "Not found."; return; }
+      findAt = hits.filter(function (i) { return i > findAt; })[0];
+      if (findAt === undefined) { findAt = hits[0]; }
+      findState.textContent = hits.length + " cue(s) match; showing cue " + (findAt + 1) + ".";
+      var row = listEl.children[findAt];
+      row.scrollIntoView({ block: "center" });
+      row.querySelector("textarea").focus();
+    });
+    document.getElementById("replace-all").addEventListener("click", function () {
+      var re = wordsPattern(findText.value), to = replaceText.value.trim();
+      if (!re) { return; }
+      var n = 0;
+      cues.forEach(function (c) {
+        var text = c.text.replace(re, function () { return to; }).replace(/\s+/g, " ").trim();
+        if (text !== c.text) { c.text = text; n++; }
+      });
+      findState.textContent = n ? "" : "Not found.";
+      if (n) { render(); changed(n + " cue(s) changed. Unsaved changes"); }
     });
     if (player) {
       player.addEventListener("timeupdate", function () {
