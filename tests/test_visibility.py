@@ -87,7 +87,14 @@ def recording_routes(rid: str, playable: str) -> list[str]:
     ]  # fmt: skip
 
 
-LISTINGS = ["/", "/search?q=country", "/api/search?q=country", "/api/recordings"]
+LISTINGS = [
+    "/",
+    "/search?q=country",
+    "/api/search?q=country",
+    "/api/recordings",
+    "/moments?q=country",
+    "/embed/moments?q=country&order=recording",
+]
 STAFF_PAGES = ["/upload", "/jobs", "/account"]
 STAFF_API = ["/api/jobs"]
 
@@ -111,7 +118,8 @@ def test_permission_matrix(app: Flask, mixed_config: Config) -> None:
             assert response.status_code == 200, (role, url)
             body = response.get_data(as_text=True).lower()
             assert ("secret address" in body) == (role != "anonymous"), (role, url)
-            assert ("unlisted talk" in body) == (role != "anonymous" and "search" not in url)
+            searched = "search" in url or "moments" in url
+            assert ("unlisted talk" in body) == (role != "anonymous" and not searched)
         staff_pages = STAFF_PAGES + [
             f"/r/{recordings[v][0]}/{page}" for v in VISIBILITIES for page in ("manage", "edit")
         ]

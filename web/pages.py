@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from index.search import SearchOptions
 from library.errors import BadParameter, QueryError
-from library.models import Recording
+from library.models import Recording, SearchHit
 from library.timecode import clock
 from web.auth import current_staff
 from web.metadata import parse_date
@@ -19,6 +19,7 @@ from web.present import (
     group_hits,
     hit_clip,
     segments_in,
+    snapped,
     time_param,
 )
 from web.services import public_url, services
@@ -105,6 +106,62 @@ def search() -> str:
     )
 
 
+MOMENT_ORDERS = ("best", "recording")
+
+
+def moments_data(args: Any) -> dict[str, Any]:
+    """A query's moments for the playlist: the same search, filters and visibilities as
+    /search (so a visitor never gets a private recording's moment), best first or, with
+    ``order=recording``, recording by recording in spoken order."""
+    query = args.get("q", "").strip()
+    order = args.get("order", "best")
+    if order not in MOMENT_ORDERS:
+        raise BadParameter("order", order, "best or recording")
+    options = search_options(args, facets=False)
+    hits: list[SearchHit] = []
+    problem = ""
+    if query:
+        try:
+            hits = list(services().index.search(query, limit=SEARCH_LIMIT, options=options).hits)
+        except QueryError as e:
+            problem = e.reason
+    recordings = services().catalog.get_many(h.recording_id for h in hits)
+    hits = [h for h in hits if h.recording_id in recordings]  # deleted since indexed
+    if order == "recording":
+        first_seen = {rid: i for i, rid in reversed(list(enumerate(h.recording_id for h in hits)))}
+        hits.sort(key=lambda h: (first_seen[h.recording_id], h.start))
+    params = {k: v for k, v in args.items() if k in ("q", "event", "speaker", "from", "to", "sort")}
+    return {
+        "query": query,
+        "order": order,
+        "hits": hits,
+        "recordings": recordings,
+        "problem": problem,
+        "params": params,
+        "moments_title": f"Moments: {query}" if query else "Moments",
+    }
+
+
+@bp.get("/moments")
+def moments() -> str:
+    data = moments_data(request.args)
+    page_url = public_url(request.script_root + request.full_path.rstrip("?"))
+    src = url_for("pages.embed_moments", _external=True, **data["params"])
+    return render_template(
+        "moments.html",
+        **data,
+        page_url=page_url,
+        embed_code=embed_code(src, data["moments_title"]),
+        oembed_url=url_for("api.oembed", url=page_url, _external=True),
+        args=request.args,
+    )
+
+
+@bp.get("/embed/moments")
+def embed_moments() -> str:
+    return render_template("embed_moments.html", **moments_data(request.args))
+
+
 def embed_snippet(
     recording: Recording, clip: ClipRange | None, max_width: int | None = None
 ) -> tuple[str, str]:
@@ -121,10 +178,38 @@ def clip_title(recording: Recording, clip: ClipRange | None) -> str:
 
 
 def _page_data(recording_id: str) -> tuple[Recording, ClipRange | None, float | None]:
+    """The recording, its clip (snapped to whole sentences) and ``?t=``.
+
+    The clip's edges come from every sentence's times, as the download's do; its words are
+    shown only where the transcript may be read (services.readable_segments)."""
     recording = services().viewable(recording_id, current_staff())
-    clip = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
+    asked = clip_range(request.args.get("start"), request.args.get("end"), recording.duration)
+    every = services().catalog.segments(recording_id)
+    clip = snapped(asked, every, recording.duration)
     at = time_param("t", request.args.get("t"), recording.duration)
     return recording, clip, at
+
+
+# At most this many of a query's mentions are marked on a recording's timeline.
+MENTIONS_LIMIT = 100
+
+
+def mentions(recording: Recording, query: str) -> list[SearchHit]:
+    """Where ``query`` is said in ``recording``, in spoken order: the timeline's marks.
+
+    The search is limited to recordings of this one's visibility (the asker may open it), and
+    only its own hits are kept; a query with nothing searchable in it marks nothing.
+    """
+    if not query:
+        return []
+    options = SearchOptions(
+        visibilities=(recording.meta.visibility.value,), per_recording=MENTIONS_LIMIT
+    )
+    try:
+        found = services().index.search(query, limit=MENTIONS_LIMIT, options=options)
+    except QueryError:
+        return []
+    return sorted((h for h in found.hits if h.recording_id == recording.id), key=lambda h: h.start)
 
 
 @bp.get("/r/<recording_id>")
@@ -133,8 +218,11 @@ def recording(recording_id: str) -> str:
     readable = services().readable_segments(recording, current_staff())
     segments = segments_in(readable or [], clip)
     page_url = public_url(request.script_root + request.full_path.rstrip("?"))
+    query = request.args.get("q", "").strip()
     return render_template(
         "recording.html",
+        query=query,
+        mentions=mentions(recording, query) if readable is not None else [],
         recording=recording,
         segments=segments,
         words_hidden=readable is None,
@@ -157,5 +245,6 @@ def embed(recording_id: str) -> str:
         recording=recording,
         clip=clip,
         at=at,
+        page_title=clip_title(recording, clip),
         captions=readable and request.args.get("captions", "1") != "0",
     )
