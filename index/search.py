@@ -23,7 +23,7 @@ from typing import Any
 
 from whoosh.query import And, NumericRange, Or, Query, Term
 
-from index import matching, postings, spelling
+from index import counting, matching, postings, recordings, spelling
 from index.fusion import with_meaning
 from index.hits import CANDIDATES, PER_RECORDING, Found, HitMaker, count
 from index.memo import PerReader
@@ -32,12 +32,10 @@ from index.schema import documents, index_key, open_index, schema
 from index.scoring import MemoryBM25F
 from index.semantic import SemanticIndex
 from library.errors import QueryError
-from library.models import Recording, SearchResults, Segment
+from library.models import Recording, RecordingMatch, SearchResults, Segment
 
 postings.install()
 
-# Frequencies of candidate corrections are counted up to this many sentences.
-_SAID_OFTEN = 1000
 # A query longer than this, or with more distinct words and phrases, is refused: no one types
 # it, and each word is a clause of the query (a pasted page would cost a search per word).
 MAX_QUERY_CHARS = 500
@@ -53,6 +51,7 @@ class SearchOptions:
 
     event: str | None = None
     speaker: str | None = None
+    tag: str | None = None
     visibilities: Collection[str] | None = None
     recorded_from: dt.date | None = None
     recorded_to: dt.date | None = None
@@ -79,20 +78,25 @@ class TranscriptIndex:
         # the passages' postings, which hold every sentence twice more.
         self._ix = open_index(directory, passages=False)
         self._px = open_index(directory, passages=True)
+        # And one document per recording, its metadata (index.recordings).
+        had_recordings = recordings.exists(directory)
+        self._rx = recordings.open_recordings(directory)
         self._maker = HitMaker()
         # An index written by another Recall version has other fields: it is rebuilt.
         self.is_current = set(schema().names()) == set(self._ix.schema.names()) and set(
             schema(passages=True).names()
         ) == set(self._px.schema.names())
+        self.is_current &= (had_recordings or self._ix.is_empty()) and set(
+            recordings.schema().names()
+        ) == set(self._rx.schema.names())
         # Scores as BM25F, with each segment's field lengths read once into memory.
         self._weighting = MemoryBM25F()
         # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
         self._local = threading.local()
         self._searchers: set[Any] = set()
         self._lock = threading.Lock()
-        # Per searcher: each recording's event and speakers, and the recordings each set of
-        # filters allows (the same few sets, visibility above all, on every search).
-        self._known: PerReader[tuple[str, tuple[str, ...]]] = PerReader()
+        # Per searcher: the recordings each set of filters allows (the same few sets,
+        # visibility above all, on every search).
         self._allowed: PerReader[frozenset[bytes]] = PerReader()
 
     def close(self) -> None:
@@ -103,12 +107,13 @@ class TranscriptIndex:
         self._local = threading.local()
         self._ix.close()
         self._px.close()
+        self._rx.close()
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _writer(self, passages: bool = False) -> Any:
+    def _writer(self, passages: bool = False, metadata: bool = False) -> Any:
         # compound=False: a searcher maps segment files instead of copying them into memory.
-        ix = self._px if passages else self._ix
+        ix = self._rx if metadata else self._px if passages else self._ix
         return ix.writer(timeout=_WRITE_TIMEOUT, delay=0.25, compound=False)
 
     def index_recording(self, recording: Recording, segments: Sequence[Segment]) -> None:
@@ -118,6 +123,8 @@ class TranscriptIndex:
                 writer.delete_by_term("recording_id", recording.id)
                 for doc in documents(recording, segments, passages):
                     writer.add_document(**doc)
+        with self._writer(metadata=True) as writer:
+            recordings.write(writer, recording)
         if self.semantic is not None:
             self.semantic.index_recording(recording.id, list(segments))
 
@@ -125,6 +132,8 @@ class TranscriptIndex:
         for passages in (False, True):
             with self._writer(passages) as writer:
                 writer.delete_by_term("recording_id", recording_id)
+        with self._writer(metadata=True) as writer:
+            writer.delete_by_term("recording_id", recording_id)
         if self.semantic is not None:
             self.semantic.remove_recording(recording_id)
 
@@ -143,14 +152,17 @@ class TranscriptIndex:
 
     # -- searching --------------------------------------------------------------------------
 
-    def _current_searcher(self, passages: bool = False) -> Any:
-        name = "passages" if passages else "sentences"
+    def _current_searcher(self, passages: bool = False, metadata: bool = False) -> Any:
+        name = "metadata" if metadata else "passages" if passages else "sentences"
         searcher = getattr(self._local, name, None)
         if searcher is not None and searcher.up_to_date():
             return searcher
         # A new searcher, not refresh(): refreshed searchers share segment readers with the
         # old one, which could then never be closed.
-        fresh = (self._px if passages else self._ix).searcher(weighting=self._weighting)
+        if metadata:
+            fresh = self._rx.searcher()
+        else:
+            fresh = (self._px if passages else self._ix).searcher(weighting=self._weighting)
         with self._lock:
             if searcher is not None:
                 self._searchers.discard(searcher)
@@ -176,41 +188,14 @@ class TranscriptIndex:
                 clauses.append(clause)
         return clauses
 
-    def _corrections(
-        self, searcher: Any, parsed: ParsedQuery, allowed: matching.Within
-    ) -> dict[str, str]:
-        """Misspelled words -> the nearest word said in the recordings ``allowed`` (the ones
-        the asker may search). Short words are left alone (too many near neighbours), and a
-        correction keeps the first letter."""
-        fixes: dict[str, str] = {}
-
-        def frequency(field: str, text: str) -> int:
-            # Counted up to a point: past it, a word is as good a correction as another.
-            return matching.frequency(searcher, field, text, allowed, cap=_SAID_OFTEN)
-
-        for word in {w for group in (*parsed.phrases, parsed.words) for w in group}:
-            terms = self._maker.terms([word])
-            if len(word) < 5 or not terms:
-                continue
-            if any(matching.is_said(searcher, "text", t, allowed) for t in terms):
-                continue
-            fix = spelling.nearest(
-                searcher,
-                "text",
-                word,
-                1 if len(word) < 8 else 2,
-                None if allowed is None else frequency,
-            )
-            if fix:
-                fixes[word] = fix
-        return fixes
-
     def _filters(self, options: SearchOptions) -> list[Query]:
         filters: list[Query] = []
         if options.event:
             filters.append(Term("event_key", index_key(options.event)))
         if options.speaker:
             filters.append(Term("speaker_key", index_key(options.speaker)))
+        if options.tag:
+            filters.append(Term("tag_key", index_key(options.tag)))
         if options.visibilities is not None:
             filters.append(Or([Term("visibility", v) for v in options.visibilities]))
         if options.recorded_from or options.recorded_to:
@@ -252,7 +237,7 @@ class TranscriptIndex:
         # What the asker may search at all: the words of other recordings are never evidence
         # for a suggestion, a correction or a count.
         allowed = self._reachable(searcher, options)
-        fixes = self._corrections(searcher, parsed, allowed)
+        fixes = spelling.corrections(searcher, self._maker.terms, parsed, allowed)
         suggestion = with_corrections(parsed, fixes) if fixes else ""
         scope = self._scope(searcher, filters)
         found = self._run(searcher, clauses, scope, limit, options, allowed)
@@ -264,7 +249,7 @@ class TranscriptIndex:
             found, corrected = fixed, bool(fixed.hits)
         facets = {}
         if options.facets and found.counted is not None:
-            facets = self._facets(searcher, *found.counted)
+            facets = counting.facets(searcher, *found.counted)
         hits, total = found.hits, found.total
         if self.semantic is not None and options.sort == "relevance":
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
@@ -274,7 +259,22 @@ class TranscriptIndex:
                 options.per_recording,
             )  # fmt: skip
             total = max(total, len(hits))
-        return SearchResults(query, total, tuple(hits), suggestion, corrected, facets)
+        matches = self._by_metadata(parsed, fixes, options)
+        return SearchResults(query, total, tuple(hits), suggestion, corrected, facets, matches)
+
+    def _by_metadata(
+        self, parsed: ParsedQuery, fixes: dict[str, str], options: SearchOptions
+    ) -> tuple[RecordingMatch, ...]:
+        """The recordings whose metadata holds the query's words (or their corrections), of
+        those the asker may search, narrowed by the search's event, speaker and tag."""
+        words = [w for group in (*parsed.phrases, parsed.words) for w in group]
+        searcher = self._current_searcher(metadata=True)
+        found = recordings.search(searcher, words, options.visibilities)
+        if not found and fixes:
+            found = recordings.search(
+                searcher, [fixes.get(w, w) for w in words], options.visibilities
+            )
+        return tuple(m for m in found if counting.within_options(m, options))
 
     def _reachable(self, searcher: Any, options: SearchOptions) -> matching.Within:
         """The recordings the asker may search (by visibility), None for all of them."""
@@ -371,39 +371,6 @@ class TranscriptIndex:
             for term in matching.leaves(clause)
         )
 
-    def _facets(
-        self, searcher: Any, results: Any, tally: Counter[bytes]
-    ) -> dict[str, dict[str, int]]:
-        """Moments (sentences) per event and per speaker among what matched, from the
-        matches per recording the search counted as it went: exact up to its budget, then
-        scaled up from its even sample of the index."""
-        scale = matching.scale(results, tally)
-        events: Counter[str] = Counter()
-        speakers: Counter[str] = Counter()
-        for rid, n in tally.items():
-            event, names = self._about(searcher, rid.decode())
-            if event:
-                events[event] += n
-            for name in names:
-                speakers[name] += n
-        return {
-            name: {k: round(v * scale) for k, v in sorted(c.items(), key=_most_first)}
-            for name, c in (("event", events), ("speaker", speakers))
-        }
-
-    def _about(self, searcher: Any, recording_id: str) -> tuple[str, tuple[str, ...]]:
-        """A recording's event and speakers, as its sentences hold them (kept per searcher)."""
-
-        def read() -> tuple[str, tuple[str, ...]]:
-            doc = searcher.document(recording_id=recording_id) or {}
-            return doc.get("event", ""), tuple(doc.get("speakers", ()))
-
-        return self._known.get(searcher, recording_id, read)
-
-
-def _most_first(item: tuple[str, int]) -> tuple[int, str]:
-    return -item[1], item[0]
-
 
 def rebuild_index(
     directory: Path,
@@ -422,8 +389,13 @@ def rebuild_index(
     shutil.rmtree(old, ignore_errors=True)
     index = TranscriptIndex(fresh)
     count = 0
-    with index._writer() as sentences, index._writer(passages=True) as passages:
+    with (
+        index._writer() as sentences,
+        index._writer(passages=True) as passages,
+        index._writer(metadata=True) as metadata,
+    ):
         for recording, segments in transcripts:
+            recordings.write(metadata, recording)
             for doc in documents(recording, segments):
                 sentences.add_document(**doc)
             for doc in documents(recording, segments, passages=True):

@@ -187,10 +187,27 @@ class SearchHit:
     event: str = ""
     speakers: tuple[str, ...] = ()
     score: float = 0.0
+    # Who says it: the sentence's own speaker label where the transcript has one, else "".
+    speaker: str = ""
+    # Whether it says only some of the query's words ("moments with some of your words").
+    partial: bool = False
 
     @property
     def url(self) -> str:
         return recording_url(self.recording_id, self.start)
+
+
+@dataclass(frozen=True)
+class RecordingMatch:
+    """A recording whose title, speakers, event, tags or description hold the query's words."""
+
+    id: RecordingId
+    title: str
+    event: str
+    speakers: tuple[str, ...]
+    tags: tuple[str, ...]
+    url: str
+    matched: tuple[str, ...]  # the fields that held them: "title", "speakers", ...
 
 
 @dataclass(frozen=True)
@@ -204,6 +221,10 @@ class SearchResults:
     corrected: bool = False
     # Moments per event and per speaker among all matches: {"event": {"HLS Week": 12}, ...}
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Recordings found by their metadata, listed above the moments.
+    recordings: tuple[RecordingMatch, ...] = ()
+    # Words of the query no listed moment says (struck through when some hits are partial).
+    missing: tuple[str, ...] = ()
 
 
 def recording_url(recording_id: str, start: float | None = None) -> str:
