@@ -7,8 +7,9 @@ letter (few misspellings change the first letter, and it keeps the candidates fe
 nearest, then the one said in the most sentences the asker may search. Each word of a query
 is corrected on its own ("breakout roms" -> "breakout rooms"). Distances are computed by
 rapidfuzz (C++) over the words of that first letter, read from the index once per searcher:
-Whoosh's own corrector walks a Levenshtein automaton over the lexicon in Python, 3-7 ms a word, which was most of the time of a search
-with a misspelled word or a topic the library does not hold.
+Whoosh's own corrector walks a Levenshtein automaton over the lexicon in Python, 3-7 ms a
+word, which was most of the time of a search with a misspelled word or a topic the library
+does not hold.
 """
 
 from __future__ import annotations
