@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from index import matching
@@ -30,6 +30,9 @@ class Found:
     # The results the hits come from and their matches per recording (asked for facets).
     counted: tuple[Any, Counter[bytes]] | None
     exact: int  # how many of the hits have every word of the query near each other
+    estimated: bool = False  # the total is an estimate (too many matches to count)
+    # Moments per recording, counted as the total is.
+    per_recording: dict[str, int] = field(default_factory=dict)
 
 
 def moment_key(recording_id: str, start: float) -> str:

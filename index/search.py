@@ -15,7 +15,6 @@ import datetime as dt
 import math
 import shutil
 import threading
-from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,9 @@ from whoosh.query import And, NumericRange, Or, Query, Term
 
 from index import counting, matching, postings, recordings, spelling
 from index.fusion import with_meaning
-from index.hits import CANDIDATES, PER_RECORDING, Found, HitMaker, count
+from index.hits import PER_RECORDING, Found, HitMaker
 from index.memo import PerReader
+from index.moments import Ask, Scope, find
 from index.query import ParsedQuery, parse_query, with_corrections
 from index.schema import documents, index_key, open_index, schema
 from index.scoring import MemoryBM25F
@@ -40,6 +40,8 @@ postings.install()
 # it, and each word is a clause of the query (a pasted page would cost a search per word).
 MAX_QUERY_CHARS = 500
 MAX_QUERY_WORDS = 32
+# Pages beyond this are not offered: no one reads 50 pages of moments.
+MAX_PAGE = 50
 
 # A writer waits this long for another process's write lock before giving up (LockError).
 _WRITE_TIMEOUT = 120.0
@@ -58,12 +60,8 @@ class SearchOptions:
     sort: str = "relevance"  # or "date": newest recording first
     per_recording: int = PER_RECORDING
     facets: bool = False
-
-
-@dataclass(frozen=True)
-class _Scope:
-    narrow: list[Query]  # filters that are part of the query
-    within: matching.Within  # the recordings the other filters allow (None: no others)
+    page: int = 1  # pages of ``limit`` moments
+    recording: str | None = None  # only this recording's moments
 
 
 class TranscriptIndex:
@@ -171,9 +169,10 @@ class TranscriptIndex:
         setattr(self._local, name, fresh)
         return fresh
 
-    def _clauses(self, parsed: ParsedQuery) -> list[Query]:
+    def _clauses(self, parsed: ParsedQuery, labels: dict[str, str] | None = None) -> list[Query]:
         """A phrase for each quoted phrase and each word that analyses to several terms
-        ("follow-up": both parts, next to each other), a Term for the rest."""
+        ("follow-up": both parts, next to each other), a Term for the rest. ``labels`` gets
+        each clause's words as typed."""
         clauses: list[Query] = []
         for group in [*parsed.phrases, *((word,) for word in parsed.words)]:
             terms = self._maker.terms(group)
@@ -186,6 +185,8 @@ class TranscriptIndex:
             )
             if clause is not None and clause not in clauses:  # a word said twice counts once
                 clauses.append(clause)
+                if labels is not None:
+                    labels[repr(clause)] = " ".join(group)
         return clauses
 
     def _filters(self, options: SearchOptions) -> list[Query]:
@@ -196,6 +197,8 @@ class TranscriptIndex:
             filters.append(Term("speaker_key", index_key(options.speaker)))
         if options.tag:
             filters.append(Term("tag_key", index_key(options.tag)))
+        if options.recording:
+            filters.append(Term("recording_id", options.recording))
         if options.visibilities is not None:
             filters.append(Or([Term("visibility", v) for v in options.visibilities]))
         if options.recorded_from or options.recorded_to:
@@ -240,13 +243,25 @@ class TranscriptIndex:
         fixes = spelling.corrections(searcher, self._maker.terms, parsed, allowed)
         suggestion = with_corrections(parsed, fixes) if fixes else ""
         scope = self._scope(searcher, filters)
-        found = self._run(searcher, clauses, scope, limit, options, allowed)
-        corrected = False
+        page = max(1, min(options.page, MAX_PAGE))
+        # Every page up to the one asked for, and one moment more: whether a next one exists.
+        wanted = limit * page + 1
+        searchers = (searcher, self._current_searcher(passages=True))
+
+        def run(parsed: ParsedQuery, loose: bool) -> Found:
+            labels: dict[str, str] = {}
+            clauses = self._clauses(parsed, labels)
+            ask = Ask(clauses, labels, wanted, options.per_recording, options.sort == "date", loose)
+            return find(self._maker, searchers, ask, scope, allowed)
+
+        # A misspelled word is corrected before moments with only some of the words are
+        # offered: "breakout roms" means "breakout rooms", not "breakout".
+        found, corrected = run(parsed, loose=not fixes), False
         if not found.hits and fixes:
-            fixed = self._run(
-                searcher, self._clauses(parse_query(suggestion)), scope, limit, options, allowed
-            )
+            fixed = run(parse_query(suggestion), loose=True)
             found, corrected = fixed, bool(fixed.hits)
+            if not corrected:
+                found = run(parsed, loose=True)
         facets = {}
         if options.facets and found.counted is not None:
             facets = counting.facets(searcher, *found.counted)
@@ -255,12 +270,18 @@ class TranscriptIndex:
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
             shown = self._recordings(searcher, filters)
             hits = with_meaning(
-                self.semantic, self._maker, searcher, topic, found, shown, limit,
+                self.semantic, self._maker, searcher, topic, found, shown, wanted,
                 options.per_recording,
             )  # fmt: skip
             total = max(total, len(hits))
-        matches = self._by_metadata(parsed, fixes, options)
-        return SearchResults(query, total, tuple(hits), suggestion, corrected, facets, matches)
+        pages = max(page if hits[limit * (page - 1) :] else 1, math.ceil(total / limit))
+        if len(hits) > limit * page:
+            pages = max(pages, page + 1)
+        return SearchResults(
+            query, total, tuple(hits[limit * (page - 1) : limit * page]), suggestion, corrected,
+            facets, self._by_metadata(parsed, fixes, options) if page == 1 else (),
+            found.estimated, found.per_recording, page, min(pages, MAX_PAGE),
+        )  # fmt: skip
 
     def _by_metadata(
         self, parsed: ParsedQuery, fixes: dict[str, str], options: SearchOptions
@@ -295,7 +316,7 @@ class TranscriptIndex:
             searcher, repr(filters), lambda: matching.recordings_where(searcher, And(filters))
         )
 
-    def _scope(self, searcher: Any, filters: list[Query]) -> _Scope:
+    def _scope(self, searcher: Any, filters: list[Query]) -> Scope:
         """Filters that keep a small part of the index stay in the query, where they make
         matching cheaper. Those that keep most of it (visibility, as a rule) become the set of
         recordings they allow, checked per match: intersecting with a list of nearly every
@@ -306,70 +327,7 @@ class TranscriptIndex:
         for condition in filters:
             wide = condition.estimate_size(searcher.reader()) > half
             (broad if wide else narrow).append(condition)
-        return _Scope(narrow, self._within(searcher, broad) if broad else None)
-
-    def _run(
-        self,
-        searcher: Any,
-        clauses: list[Query],
-        scope: _Scope,
-        limit: int,
-        options: SearchOptions,
-        allowed: matching.Within,
-    ) -> Found:
-        """Moments with all terms near each other first, then those with most of them."""
-        filters, within = scope.narrow, scope.within
-        strict = And([And(clauses), *filters])
-        wanted = limit * CANDIDATES
-        by_date = options.sort == "date"
-        # The query's own terms mark the words of a hit: every clause is a plain term or a
-        # phrase, so a document matches exactly the query terms it contains. (terms=True
-        # would record them for every matching document, most of which are never shown.)
-        terms = {t for clause in clauses for t in matching.words(clause)}
-        # A phrase of three words or more is every two of them next to each other: its
-        # order is checked in each hit's own words.
-        phrases = [matching.said(c) for c in clauses if len(matching.leaves(c)) > 1]
-        tally: Counter[bytes] | None = Counter() if options.facets else None
-        results = matching.ranked(searcher, strict, wanted, by_date, within, tally)
-        hits = self._maker.make(results, limit, options.per_recording, terms, phrases=phrases)
-        total = count(results, wanted)
-        if len(hits) < limit:  # the words may be said together across sentences
-            passages = self._current_searcher(passages=True)
-            spread = matching.ranked(passages, strict, wanted, by_date, within)
-            hits += self._maker.make(spread, limit, options.per_recording, terms, hits, phrases)
-            total += count(spread, wanted)
-        counted = (results, tally) if hits and tally is not None else None
-        exact = len(hits)
-        if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses, allowed):
-            # Most of the words: at least half of them, more matched ranking higher.
-            need = math.ceil(len(clauses) / 2)
-            loose = And([Or(clauses, minmatch=need, scale=0.9), *filters])
-            loose_tally: Counter[bytes] | None = Counter() if options.facets else None
-            more = matching.ranked(searcher, loose, wanted, by_date, within, loose_tally)
-            seen = {(h.recording_id, h.start) for h in hits}
-            extra = [
-                h
-                for h in self._maker.make(more, limit, options.per_recording, terms, hits)
-                if (h.recording_id, h.start) not in seen
-            ]
-            hits = (hits + extra)[:limit]
-            total = max(total, count(more, wanted))
-            if hits:  # facets count what the page shows: the loose query holds the strict one
-                counted = (more, loose_tally) if loose_tally is not None else None
-        return Found(hits, total, counted, exact)
-
-    @staticmethod
-    def _all_known(searcher: Any, clauses: list[Query], allowed: matching.Within) -> bool:
-        """Whether every word of the query is said somewhere the asker may search. A word no
-        recording contains marks a topic the library does not hold ("climate change"):
-        answering with the other words alone ("change") would be noise, so only moments with
-        all words count then. (Said only where the asker may not search is the same as not
-        said: otherwise whether there is an answer would tell them.)"""
-        return all(
-            matching.is_said(searcher, term.fieldname, term.text, allowed)
-            for clause in clauses
-            for term in matching.leaves(clause)
-        )
+        return Scope(narrow, self._within(searcher, broad) if broad else None)
 
 
 def rebuild_index(

@@ -189,8 +189,8 @@ class SearchHit:
     score: float = 0.0
     # Who says it: the sentence's own speaker label where the transcript has one, else "".
     speaker: str = ""
-    # Whether it says only some of the query's words ("moments with some of your words").
-    partial: bool = False
+    # The query's words it does not say ("moments with some of your words"); () when all.
+    missing: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -223,8 +223,12 @@ class SearchResults:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     # Recordings found by their metadata, listed above the moments.
     recordings: tuple[RecordingMatch, ...] = ()
-    # Words of the query no listed moment says (struck through when some hits are partial).
-    missing: tuple[str, ...] = ()
+    # The moments that exist: ``total`` is an estimate when ``estimated``.
+    estimated: bool = False
+    # Moments per recording, counted as ``total`` is ("All 12 moments in this recording").
+    per_recording: dict[str, int] = field(default_factory=dict)
+    page: int = 1
+    pages: int = 1
 
 
 def recording_url(recording_id: str, start: float | None = None) -> str:

@@ -91,3 +91,44 @@ def test_each_word_is_corrected_on_its_own(index: TranscriptIndex, typed: str, m
     results = index.search(typed)
     assert results.corrected and results.hits, typed
     assert results.suggestion == meant
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> Iterator[TranscriptIndex]:
+    ix = TranscriptIndex(tmp_path / "many")
+    ix.index_recording(ROOMS, cues(*[f"Breakout number {i} went well." for i in range(12)]))
+    ix.index_recording(INAUGURAL, cues("A breakout of freedom.", "The torch was passed."))
+    yield ix
+    ix.close()
+
+
+def test_counts_say_how_many_moments_exist_and_facets_add_up(many: TranscriptIndex) -> None:
+    results = many.search("breakout", options=SearchOptions(facets=True))
+    assert results.total == 13 and not results.estimated
+    assert results.per_recording == {"rooms": 12, "jfk": 1}
+    assert sum(results.facets["event"].values()) == results.total
+    # A phrase said once is one moment (not also its passages).
+    assert many.search('"torch was passed"').total == 1
+
+
+def test_pages_reach_every_moment_and_a_recording_lists_all_of_its_own(
+    many: TranscriptIndex,
+) -> None:
+    first = many.search("breakout", limit=2, options=SearchOptions(per_recording=100))
+    assert first.pages == 7 and first.page == 1 and len(first.hits) == 2
+    seen = []
+    for page in range(1, 8):
+        got = many.search("breakout", limit=2, options=SearchOptions(per_recording=100, page=page))
+        seen += [(h.recording_id, h.start) for h in got.hits]
+    assert len(set(seen)) == 13
+    own = many.search(
+        "breakout", limit=50, options=SearchOptions(recording="rooms", per_recording=50)
+    )
+    assert len(own.hits) == 12 and {h.recording_id for h in own.hits} == {"rooms"}
+
+
+def test_moments_with_some_of_the_words_name_the_missing_ones(index: TranscriptIndex) -> None:
+    results = index.search("kettle dragons")
+    assert results.hits and results.hits[0].missing == ("dragons",)
+    # Never for a query none of whose words is said.
+    assert index.search("quantum entanglement").hits == ()
