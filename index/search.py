@@ -277,18 +277,19 @@ class TranscriptIndex:
         pages = max(page if hits[limit * (page - 1) :] else 1, math.ceil(total / limit))
         if len(hits) > limit * page:
             pages = max(pages, page + 1)
+        words = [w for group in (*parsed.phrases, parsed.words) for w in group]
+        related = () if hits else tuple(spelling.related(searcher, words, allowed))
         return SearchResults(
             query, total, tuple(hits[limit * (page - 1) : limit * page]), suggestion, corrected,
-            facets, self._by_metadata(parsed, fixes, options) if page == 1 else (),
-            found.estimated, found.per_recording, page, min(pages, MAX_PAGE),
+            facets, self._by_metadata(words, fixes, options) if page == 1 else (),
+            found.estimated, found.per_recording, page, min(pages, MAX_PAGE), related,
         )  # fmt: skip
 
     def _by_metadata(
-        self, parsed: ParsedQuery, fixes: dict[str, str], options: SearchOptions
+        self, words: list[str], fixes: dict[str, str], options: SearchOptions
     ) -> tuple[RecordingMatch, ...]:
         """The recordings whose metadata holds the query's words (or their corrections), of
         those the asker may search, narrowed by the search's event, speaker and tag."""
-        words = [w for group in (*parsed.phrases, parsed.words) for w in group]
         searcher = self._current_searcher(metadata=True)
         found = recordings.search(searcher, words, options.visibilities)
         if not found and fixes:

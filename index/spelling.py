@@ -111,3 +111,24 @@ def corrections(
         if fix:
             fixes[word] = fix
     return fixes
+
+
+def related(
+    searcher: Any, words: Sequence[str], allowed: matching.Within, limit: int = 6
+) -> list[str]:
+    """Words said in the recordings ``allowed`` that begin as one of ``words`` does (its
+    first 4 letters: "volunteering" -> "volunteers", "volunteer") or are two edits from it,
+    the most said first: what to try when nothing was found."""
+    field = spelling_field(searcher, "text")
+    ranked: dict[str, int] = {}
+    for word in words:
+        if len(word) < MIN_LENGTH or not word.isalpha():
+            continue
+        candidates, _ = _starting(searcher, "text", word[0])
+        for text in candidates:
+            near = text.startswith(word[:4]) or OSA.distance(word, text, score_cutoff=2) <= 2
+            if text != word and near and text not in ranked:
+                said = matching.frequency(searcher, field, text, allowed, cap=_SAID_OFTEN)
+                if said:
+                    ranked[text] = said
+    return sorted(ranked, key=lambda w: (-ranked[w], w))[:limit]

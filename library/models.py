@@ -229,6 +229,8 @@ class SearchResults:
     per_recording: dict[str, int] = field(default_factory=dict)
     page: int = 1
     pages: int = 1
+    # When nothing was found: words said in the library that begin like the query's words.
+    related: tuple[str, ...] = ()
 
 
 def recording_url(recording_id: str, start: float | None = None) -> str:

@@ -31,7 +31,7 @@ from library.errors import (
     RecallError,
 )
 from library.timecode import clock
-from web import api, auth, manage, media, pages, staff, uploads
+from web import api, auth, manage, media, pages, present, staff, uploads
 from web.auth import current_staff
 from web.services import Services, open_services, public_url
 
@@ -96,6 +96,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.globals["clip_query"] = pages.clip_query
     app.jinja_env.filters["combine_args"] = pages.combine_args
+    app.jinja_env.filters["marked"] = present.marked
     app.jinja_env.globals["current_staff"] = auth.current_staff
     return app
 
