@@ -15,8 +15,8 @@ def results_json(results: SearchResults) -> dict[str, Any]:
     when none), "page" and "pages", "moments" (how many are listed, how many exist, whether
     that is an estimate, how many each recording has); "suggestion" and "corrected" only
     when a word was misspelled, "related" only when nothing was found, "facets" only when
-    asked for. Each hit also names the recording's speakers and, where the transcript
-    labels it, the sentence's own speaker."""
+    asked for. Each hit also names the recording's speakers, where the transcript labels
+    it the sentence's own speaker, and the words of the query it lacks ("missing")."""
     extra: dict[str, Any] = {}
     if results.suggestion:
         extra.update(suggestion=results.suggestion, corrected=results.corrected)
@@ -38,6 +38,7 @@ def results_json(results: SearchResults) -> dict[str, Any]:
                 "url": h.url,
                 "speakers": list(h.speakers),
                 "speaker": h.speaker,
+                "missing": list(h.missing),
             }
             for h in results.hits
         ],
