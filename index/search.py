@@ -218,8 +218,10 @@ class TranscriptIndex:
         options: SearchOptions | None = None,
     ) -> SearchResults:
         """Moments that say all of the query's words near each other first (in one sentence
-        or one passage), then those that say most of them; a misspelled word is corrected
-        from the index's own words when the query as typed finds nothing.
+        or one passage), then those that say most of them (naming the words they lack); a
+        misspelled word is corrected from the index's own words when the query as typed finds
+        nothing. ``options.page`` picks a page of ``limit`` moments; the first page also lists
+        the recordings whose metadata holds the words.
 
         Raises :class:`QueryError` when nothing searchable is left of the query.
         """
