@@ -36,7 +36,7 @@ PAIR = " "  # between the two words of a `pairs` term
 
 def schema(passages: bool = False) -> Schema:
     """Sentences (with the spelling words), or passages (with their sentences stored)."""
-    extra = {"cues": STORED()} if passages else {}  # [[start, end, text], ...]
+    extra = {"cues": STORED()} if passages else {}  # [[start, end, text, speaker], ...]
     return Schema(
         **extra,
         doc_id=ID(unique=True),
@@ -48,6 +48,9 @@ def schema(passages: bool = False) -> Schema:
         visibility=ID(stored=True),
         speakers=STORED(),
         speaker_key=KEYWORD(commas=True, lowercase=True),
+        tags=STORED(),
+        tag_key=KEYWORD(commas=True, lowercase=True),
+        speaker=STORED(),  # the sentence's own speaker label, "" when it has none
         recorded=NUMERIC(stored=True, sortable=True),  # date.toordinal(); 0 when unknown
         start=STORED(),
         end=STORED(),
@@ -136,6 +139,8 @@ def documents(
         "visibility": searchable_visibility(recording, publish).value,
         "speakers": list(meta.speakers),
         "speaker_key": ",".join(index_key(s) for s in meta.speakers),
+        "tags": list(meta.tags),
+        "tag_key": ",".join(index_key(t) for t in meta.tags),
         "recorded": meta.recorded_on.toordinal() if meta.recorded_on else 0,
     }
     if not passages:
@@ -145,6 +150,7 @@ def documents(
                 "position": position,
                 "start": segment.start,
                 "end": segment.end,
+                "speaker": segment.speaker,
                 "text": segment.text,
                 "pairs": segment.text,
             }
@@ -156,7 +162,7 @@ def documents(
             "position": passage.first,
             "start": passage.start,
             "end": passage.end,
-            "cues": [[c.start, c.end, c.text] for c in cues],
+            "cues": [[c.start, c.end, c.text, c.speaker] for c in cues],
             "text": (text := " ".join(c.text.strip() for c in cues)),
             "pairs": text,
         }

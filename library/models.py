@@ -221,10 +221,27 @@ class SearchHit:
     event: str = ""
     speakers: tuple[str, ...] = ()
     score: float = 0.0
+    # Who says it: the sentence's own speaker label where the transcript has one, else "".
+    speaker: str = ""
+    # The query's words it does not say ("moments with some of your words"); () when all.
+    missing: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         return recording_url(self.recording_id, self.start)
+
+
+@dataclass(frozen=True)
+class RecordingMatch:
+    """A recording whose title, speakers, event, tags or description hold the query's words."""
+
+    id: RecordingId
+    title: str
+    event: str
+    speakers: tuple[str, ...]
+    tags: tuple[str, ...]
+    url: str
+    matched: tuple[str, ...]  # the fields that held them: "title", "speakers", ...
 
 
 @dataclass(frozen=True)
@@ -238,6 +255,16 @@ class SearchResults:
     corrected: bool = False
     # Moments per event and per speaker among all matches: {"event": {"HLS Week": 12}, ...}
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Recordings found by their metadata, listed above the moments.
+    recordings: tuple[RecordingMatch, ...] = ()
+    # The moments that exist: ``total`` is an estimate when ``estimated``.
+    estimated: bool = False
+    # Moments per recording, counted as ``total`` is ("All 12 moments in this recording").
+    per_recording: dict[str, int] = field(default_factory=dict)
+    page: int = 1
+    pages: int = 1
+    # When nothing was found: words said in the library that begin like the query's words.
+    related: tuple[str, ...] = ()
 
 
 def recording_url(recording_id: str, start: float | None = None) -> str:

@@ -176,7 +176,9 @@ def test_unlisted_recordings_open_by_link_but_are_not_listed(
 
 def _answer(client: FlaskClient, query: str) -> tuple[object, ...]:
     found = client.get("/api/search", query_string={"q": query, "facets": "1"}).get_json()
-    return (found["total"], found["hits"], found.get("suggestion"), found.get("facets"))
+    # The words a hit lacks are the asker's own: the rest must not depend on them.
+    hits = [{k: v for k, v in h.items() if k != "missing"} for h in found["hits"]]
+    return (found["total"], hits, found.get("suggestion"), found.get("facets"), found["moments"])
 
 
 def test_search_tells_visitors_nothing_of_private_or_unlisted_words(app: Flask) -> None:
@@ -195,7 +197,9 @@ def test_search_tells_visitors_nothing_of_private_or_unlisted_words(app: Flask) 
         assert word not in page.replace(typo, ""), typo
     # A word only others say changes no number a visitor sees: the same as a word said nowhere.
     nowhere = _answer(visitor, "zzqxjv people")
-    assert nowhere[:2] == (0, [])
+    # (Moments with some of the words: "people", never the word no one said.)
+    raw = visitor.get("/api/search?q=zzqxjv+people").get_json()["hits"]
+    assert raw and all(h["missing"] == ["zzqxjv"] for h in raw)
     for word in ("parcels", "country", "americans", "kettle"):
         assert _answer(visitor, f"{word} people") == nowhere, word
     # And the public words are found, counted only in the public recording.
@@ -227,3 +231,29 @@ def test_an_index_from_before_visibility_is_rebuilt(tmp_path: Path, mixed_config
         assert services.index.search("country").hits
     finally:
         services.close()
+
+
+def test_metadata_examples_and_browsing_tell_visitors_only_of_public_recordings(
+    app: Flask,
+) -> None:
+    """Recordings found by title or event, the empty page's examples, events, speakers and
+    recent recordings, related words and moments with some of the words: for a visitor, all
+    of them come from the public recording alone."""
+    visitor, staff = client_as(app, "anonymous"), client_as(app, "staff")
+    for query in ("secret address", "unlisted talk", "board", "secret", "unlisted"):
+        doc = visitor.get(f"/api/search?q={query}").get_json()
+        assert doc["recordings"] == [] and doc["hits"] == [], query
+        page = visitor.get(f"/search?q={query}").get_data(as_text=True)
+        assert "Secret address" not in page and "Unlisted talk" not in page, query
+        assert staff.get(f"/api/search?q={query}").get_json()["recordings"], query
+    assert visitor.get("/api/search?q=public+panel").get_json()["recordings"]
+    for url in ("/search", "/search?q=zebra+crossing", "/search?q=parcel"):
+        page = visitor.get(url).get_data(as_text=True)
+        assert "Secret address" not in page and "Unlisted talk" not in page, url
+        assert "Board" not in page and "parcels" not in page and "americans" not in page, url
+    assert "Secret address" in staff.get("/search").get_data(as_text=True)
+    # Moments with some of the words: the same for a private word as for one said nowhere.
+    nowhere = visitor.get("/api/search?q=zzqxjv+digital").get_json()
+    private = visitor.get("/api/search?q=americans+digital").get_json()
+    assert nowhere["total"] == private["total"] and nowhere["moments"] == private["moments"]
+    assert "related" not in visitor.get("/api/search?q=parcel").get_json()

@@ -186,14 +186,50 @@ def test_media_serves_ranges_with_validators_and_caching(client: FlaskClient) ->
 
 def test_api_search_matches_the_cli_shape(client: FlaskClient) -> None:
     doc = client.get("/api/search?q=ask+not+what+your+country").get_json()
-    assert set(doc) == {"query", "total", "hits"}
+    # The contract's three keys, extended (never changed).
+    assert set(doc) == {"query", "total", "hits", "recordings", "page", "pages", "moments"}
     hit = doc["hits"][0]
-    assert set(hit) == {"recording_id", "title", "start", "end", "text", "snippet", "url"}
+    assert set(hit) >= {"recording_id", "title", "start", "end", "text", "snippet", "url"}
     assert hit["url"].startswith(f"/r/{hit['recording_id']}?t=")
     assert client.get("/api/search?q=AND").status_code == 400
     assert client.get("/api/search?q=country&limit=x").status_code == 400
     filtered = client.get("/api/search?q=country&event=HLS+Week+2022").get_json()
     assert filtered["hits"] == []
+
+
+def test_recordings_are_found_by_speaker_title_and_event(client: FlaskClient) -> None:
+    for query, field in (("Kennedy", "speakers"), ("inaugural", "title"), ("kenedy", "speakers")):
+        doc = client.get(f"/api/search?q={query}").get_json()
+        assert [m["title"] for m in doc["recordings"]] == ["Inaugural address"], query
+        assert field in doc["recordings"][0]["matched"]
+    page = client.get("/search?q=Kennedy").get_data(as_text=True)
+    assert "Recordings" in page and "<mark>Kennedy</mark>" in page
+    assert "Nothing was said" not in page and "/?speaker=John+F.+Kennedy" in page
+    assert client.get("/api/search?q=country").get_json()["recordings"] == []
+
+
+def test_search_pages_and_counts_add_up(client: FlaskClient) -> None:
+    doc = client.get("/api/search?q=people&limit=1&page=2").get_json()
+    assert doc["page"] == 2 and doc["pages"] >= 2 and len(doc["hits"]) == 1
+    assert doc["moments"]["total"] == doc["total"]
+    assert client.get("/api/search?q=people&page=0").status_code == 400
+    assert client.get("/api/search?q=people&page=x").status_code == 400
+    page = client.get("/search?q=people").get_data(as_text=True)
+    assert "of about" not in page or "Showing" in page
+    rid = talk_id(client)
+    own = client.get(f"/search?q=people&recording={rid}").get_data(as_text=True)
+    assert f'data-recording="{rid}"' in own
+
+
+def test_a_fruitless_or_empty_search_offers_ways_on(client: FlaskClient) -> None:
+    empty = client.get("/search").get_data(as_text=True)
+    assert 'href="/search?q=' in empty and "Recent recordings" in empty
+    assert "Events" in empty and "/?event=" in empty
+    none = client.get("/search?q=zebra+crossing").get_data(as_text=True)
+    assert "Nothing was said about" in none and 'name="sort"' not in none
+    assert "/?event=" in none
+    partial = client.get("/search?q=people+zebra").get_data(as_text=True)
+    assert "Moments with some of your words" in partial and "<del>zebra</del>" in partial
 
 
 def test_api_recordings_and_transcripts(client: FlaskClient) -> None:

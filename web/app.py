@@ -41,6 +41,7 @@ from web import (
     media,
     metrics,
     pages,
+    present,
     replace,
     review,
     staff,
@@ -115,6 +116,7 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.globals["clip_query"] = pages.clip_query
     app.jinja_env.filters["combine_args"] = pages.combine_args
+    app.jinja_env.filters["marked"] = present.marked
     app.jinja_env.globals["current_staff"] = auth.current_staff
     app.jinja_env.globals["open_suggestion_count"] = review.open_suggestion_count
     return app

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from index.search import SearchOptions
+from index.search import MAX_PAGE, SearchOptions
 from ingest.captions import WRITERS
 from ingest.liveness import beacon
 from library.config import Config, load_config
@@ -268,6 +268,11 @@ def worker(once: bool, workers: int | None, interval: float) -> None:
 # -- search -------------------------------------------------------------------------------------
 
 
+def base_url(services: Services) -> str:
+    # Without a base_url: the address `recall serve` listens on by default.
+    return (services.config.library.base_url or "http://127.0.0.1:8000").rstrip("/")
+
+
 def _snippet_text(snippet: str) -> Text:
     """The <mark>ed HTML snippet as terminal text with the matches in bold."""
     text = Text()
@@ -290,6 +295,11 @@ def _snippet_text(snippet: str) -> Text:
     show_default=True,
     help="Best match first, or newest recording first.",
 )
+@click.option("--tag", help="Only recordings with this tag.")
+@click.option(
+    "--page", default=1, show_default=True, type=click.IntRange(1, MAX_PAGE),
+    help="Which page of LIMIT moments.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def search(
     query: str,
@@ -299,9 +309,12 @@ def search(
     recorded_from: str | None,
     recorded_to: str | None,
     sort: str,
+    tag: str | None,
+    page: int,
     as_json: bool,
 ) -> None:
-    """Find the moments where QUERY was said.
+    """Find the moments where QUERY was said, and the recordings whose title, speakers,
+    event, tags or description hold its words.
 
     Words are matched with their variants (letting, let, lets); "quoted words" must be said
     in that order; a question ("what was said about ...") searches for its topic; a
@@ -315,23 +328,32 @@ def search(
         recorded_from=parse_date(recorded_from or "", "--from"),
         recorded_to=parse_date(recorded_to or "", "--to"),
         sort=sort,
+        tag=tag,
+        page=page,
     )
     results = services.index.search(query, limit=limit, options=options)
     if as_json:
         click.echo(json.dumps(results_json(results), ensure_ascii=False, indent=1))
         return
+    for match in results.recordings:
+        out.print(Text(f"Recording: {match.title}", style="bold") + Text(
+            f"  ({', '.join(match.matched)})  {base_url(services)}{match.url}", style="dim"
+        ))  # fmt: skip
     if results.corrected:
-        err.print(Text(f"Nothing for {query!r}; showing moments for {results.suggestion!r}."))
+        err.print(Text(f"Spelling corrected: showing moments for {results.suggestion!r}."))
     elif results.suggestion:
         err.print(Text(f"Did you mean {results.suggestion!r}?"))
     if not results.hits:
         err.print(Text(f"No moments found for {query!r}."))
+        if results.related:
+            err.print(Text(f"Words that were said: {', '.join(results.related)}"))
         return
-    # Without a base_url: the address `recall serve` listens on by default.
-    base = (services.config.library.base_url or "http://127.0.0.1:8000").rstrip("/")
+    base = base_url(services)
     shown = len(results.hits)
-    more = f", of about {results.total:,} matches" if results.total > shown else ""
-    out.print(Text(f"{shown} moment(s) for {query!r}{more}", style="dim"))
+    about = "about " if results.estimated else ""
+    more = f" of {about}{results.total:,}" if results.total > shown else ""
+    pages = f", page {results.page} of {results.pages}" if results.pages > 1 else ""
+    out.print(Text(f"{shown}{more} moment(s) for {query!r}{pages}", style="dim"))
     for hit in results.hits:
         heading = Text(hit.title, style="bold")
         if hit.event:

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
-from index.search import SearchOptions
+from index.hits import PER_RECORDING
+from index.search import MAX_PAGE, SearchOptions
 from library.errors import BadParameter, QueryError
 from library.models import Recording, SearchHit
 from library.timecode import clock
@@ -44,39 +45,55 @@ def library() -> str:
     recordings = services().listed(current_staff())
     event = request.args.get("event", "")
     speaker = request.args.get("speaker", "")
+    tag = request.args.get("tag", "")
     events = sorted({r.meta.event for r in recordings if r.meta.event})
     speakers = sorted({s for r in recordings for s in r.meta.speakers})
+    tags = sorted({t for r in recordings for t in r.meta.tags})
     shown = [
         r
         for r in reversed(recordings)
-        if (not event or r.meta.event == event) and (not speaker or speaker in r.meta.speakers)
+        if (not event or r.meta.event == event)
+        and (not speaker or speaker in r.meta.speakers)
+        and (not tag or tag in r.meta.tags)
     ]
     return render_template(
         "library.html",
         recordings=shown,
         events=events,
         speakers=speakers,
+        tags=tags,
         event=event,
         speaker=speaker,
+        tag=tag,
     )
 
 
 def search_options(args: Any, facets: bool) -> SearchOptions:
-    """Filters and order from a query string: event, speaker, from, to (YYYY-MM-DD), sort.
+    """Filters, order and page from a query string: event, speaker, tag, recording, from,
+    to (YYYY-MM-DD), sort, page.
 
     Raises :class:`MetadataError` for a date that is not one.
     """
     sort = args.get("sort", "relevance")
     if sort not in ("relevance", "date"):
         raise BadParameter("sort", sort, "relevance or date")
+    page = args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+        raise BadParameter("page", page, f"a page number from 1 to {MAX_PAGE}")
+    recording = args.get("recording") or None
     return SearchOptions(
         event=args.get("event") or None,
         speaker=args.get("speaker") or None,
+        tag=args.get("tag") or None,
         visibilities=services().search_visibilities(current_staff()),
         recorded_from=parse_date(args.get("from", ""), "from"),
         recorded_to=parse_date(args.get("to", ""), "to"),
         sort=sort,
         facets=facets,
+        page=int(page),
+        recording=recording,
+        # One recording's moments: all of them, not the few of each a mixed page shows.
+        per_recording=SEARCH_LIMIT if recording else PER_RECORDING,
     )
 
 
@@ -90,9 +107,12 @@ def search() -> str:
             results = services().index.search(query, limit=SEARCH_LIMIT, options=options)
         except QueryError as e:
             problem = e.reason
-    groups = group_hits(results.hits) if results else []
-    recordings = services().catalog.get_many(g.recording_id for g in groups)
+    groups = group_hits(results.hits, options.per_recording) if results else []
+    recordings = services().catalog.get_many(
+        [g.recording_id for g in groups] + [m.id for m in (results.recordings if results else ())]
+    )
     groups = [g for g in groups if g.recording_id in recordings]  # deleted since indexed
+    found = not results or results.hits or results.recordings
     return render_template(
         "search.html",
         query=query,
@@ -103,6 +123,8 @@ def search() -> str:
         hit_clip=hit_clip,
         options=options,
         args=request.args,
+        # Where to go from an empty page, or from a search that found nothing.
+        starting=None if found and query else services().starting_points(current_staff()),
     )
 
 

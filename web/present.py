@@ -6,6 +6,10 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
+from index.hits import snippet
+from index.schema import index_terms
 from library.clips import clip_edges, mostly_within
 from library.errors import BadParameter
 from library.models import SearchHit, Segment
@@ -119,3 +123,9 @@ def segments_in(segments: Sequence[Segment], clip: ClipRange | None) -> list[Seg
 def shift(segments: Sequence[Segment], by: float) -> list[Segment]:
     """Segments with times moved by ``-by``: a clip's own captions start at 0."""
     return [Segment(max(0.0, s.start - by), max(0.0, s.end - by), s.text) for s in segments]
+
+
+def marked(text: str, query: str) -> Markup:
+    """``text`` escaped, with the words of ``query`` (stemmed as search matches them) in a
+    ``<mark>``: what matched in a recording's title, speakers, event or tags."""
+    return Markup(snippet(text, set(index_terms(query))))

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
+from index import examples
 from index.search import TranscriptIndex, rebuild_index
 from index.semantic import SemanticIndex, is_installed
 from ingest.clips import cut_clip, grab_frame
@@ -42,6 +43,19 @@ class Clip:
     path: Path
     start: float
     end: float
+
+
+@dataclass(frozen=True)
+class StartingPoints:
+    examples: tuple[str, ...]
+    events: tuple[str, ...]
+    speakers: tuple[str, ...]
+    recent: tuple[Recording, ...]
+
+
+# Recent recordings an empty search page lists, and example questions it offers.
+_RECENT = 6
+_EXAMPLES = 4
 
 
 @dataclass
@@ -97,6 +111,24 @@ class Services:
             for r in self.catalog.recordings()
             if r.meta.visibility in shown and r.status.is_finished
         ]
+
+    def starting_points(self, user: User | None) -> StartingPoints:
+        """What an empty or fruitless search page offers ``user``: example questions from the
+        words of the newest recordings, the events and speakers to browse, recent recordings;
+        all of them from the recordings ``user`` may search (public ones for visitors)."""
+        shown = [
+            r
+            for r in self.listed(user)
+            if r.meta.visibility.value in self.search_visibilities(user)
+        ]
+        recent = sorted(shown, key=lambda r: r.created_at, reverse=True)[:_RECENT]
+        texts = ([s.text for s in self.catalog.segments(r.id)] for r in recent)
+        return StartingPoints(
+            examples=tuple(examples.phrases(texts)[:_EXAMPLES]),
+            events=tuple(sorted({r.meta.event for r in shown if r.meta.event})),
+            speakers=tuple(sorted({s for r in shown for s in r.meta.speakers})),
+            recent=tuple(recent),
+        )
 
     def search_visibilities(self, user: User | None) -> tuple[str, ...]:
         return tuple(v.value for v in visibilities_for(user))
