@@ -48,7 +48,7 @@ class TranscribeConfig:
     compute_type: str = "auto"
     cpu_threads: int = 0
     batch_size: int = 8
-    beam_size: int = 5
+    beam_size: int = 1
     language: str = "en"
     max_cue_seconds: float = 15.0
     window_seconds: float = 600.0

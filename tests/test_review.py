@@ -125,7 +125,10 @@ def _check_visitor(app: Flask, rid: str, playable: str, published: bool) -> None
     assert ("<track" in page) == published and ("Suggest a correction" in page) == published
     for url in SEARCHES:
         body = visitor.get(url).get_data(as_text=True)
-        assert ("Inaugural" in body) == published, url
+        if url.startswith("/search"):  # the page may name the (public) recording elsewhere
+            assert ('<li class="hit">' in body) == published, url
+        else:
+            assert ("Inaugural" in body) == published, url
         assert (url.endswith("americanz") and "americans" in body) == (
             published and url.endswith("americanz")
         ), url

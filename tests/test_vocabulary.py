@@ -25,6 +25,7 @@ from library.glossary import Glossary, terms_from_csv
 from library.models import MediaInfo, RecordingMeta, Segment, Word
 from tests.conftest import (
     DATA,
+    GATHERINGS,
     JFK,
     PASSWORD,
     add_account,
@@ -81,6 +82,19 @@ def test_the_speakers_name_given_at_ingest_is_heard_right(config: Config, tmp_pa
     )
     assert "okafor" not in plain.lower()  # the finding this fixes
     assert "Tom Okafor" in heard
+
+
+@pytest.mark.slow
+def test_telling_the_title_loses_no_speech(config: Config, tmp_path: Path) -> None:
+    """With beam 5, the title "Online gatherings" as hotwords made Whisper skip the talk's
+    first 10 s ("Welcome everyone ... my name is Priya Natarajan"): the default decoding keeps
+    every sentence when told the recording's details."""
+    samples = audio.decode_pcm(GATHERINGS, tmp_path / "a.pcm")
+    told = vocabulary(RecordingMeta(title="Online gatherings"), [], mode="hotwords",
+                      max_characters=400)  # fmt: skip
+    segments = transcribe(samples, config.transcribe, vocabulary=told).segments
+    assert segments[0].start < 1.0 and "welcome" in segments[0].text.lower()
+    assert "natarajan" in " ".join(s.text for s in segments).lower()
 
 
 @pytest.mark.slow
