@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,7 @@ class WebConfig:
     max_clip_seconds: float = 600.0
     upload_reserve_mb: int = 1024
     metrics_from: tuple[str, ...] = ("127.0.0.1",)
+    accel_redirect: str = ""
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,13 @@ def _validate(config: Config, source: str) -> None:
             raise ConfigError(
                 source, f"web.metrics_from: {network!r} is not an address or CIDR network"
             ) from e
+    accel = config.web.accel_redirect
+    if accel and not re.fullmatch(r"/([A-Za-z0-9._~-]+/)*", accel):
+        raise ConfigError(
+            source,
+            'web.accel_redirect must be empty or a path that starts and ends with "/", '
+            'e.g. "/_recall_media/"',
+        )
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
 
