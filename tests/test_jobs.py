@@ -14,7 +14,7 @@ import pytest
 
 from library.config import parse_config
 from library.models import RecordingMeta, Status
-from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
+from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, library_config, write_config
 from web.services import Services, open_services
 
 TIMEOUT = 240
@@ -111,7 +111,7 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
 @pytest.mark.slow
 def test_a_killed_worker_s_job_resumes_and_ends_consistent(tmp_path: Path) -> None:
     config_file = write_config(tmp_path)
-    config = parse_config({"library": {"data_dir": "var"}}, tmp_path)
+    config = library_config(tmp_path, {"library": {"data_dir": "var"}})
     database = config.data_dir / "catalog.sqlite3"
     services = open_services(config)
     try:
@@ -187,7 +187,7 @@ def test_two_workers_never_process_the_same_job(
         url = request.getfixturevalue("redis_url")
         raw["jobs"] = {"queue_url": url}
         config_file.write_text(config_file.read_text() + f'\n[jobs]\nqueue_url = "{url}"\n')
-    config = parse_config(raw, tmp_path)
+    config = library_config(tmp_path, raw)
     services = open_services(config)
     try:
         ids = [_added(services, path, tmp_path, path.stem) for path in (GATHERINGS, JFK)]
