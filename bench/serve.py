@@ -2,12 +2,21 @@
 
     python bench/serve.py [--recordings 32] [--hours 1] [--seconds 30]
 
+    python bench/serve.py --only-streaming --recordings 1 --media-mb 100 --seconds 10
+
 Builds a library of synthetic transcripts (written through the catalog and index APIs, as
 the issue allows) and one recording with a large media file (random bytes: serving never
 decodes them), starts ``recall serve`` (waitress) in its own process on a free port, and
 measures it from this one. Search times are the server's own (its Server-Timing header) and,
 for comparison, what the client saw. Targets: search page p95 <= 50 ms; Range first byte
 <= 20 ms; 0 errors under load.
+
+The 20-client streaming figure is measured three ways where nginx is installed (``nginx`` on
+PATH or in /usr/sbin): straight from waitress; through nginx proxying to it; and through
+nginx with ``[web] accel_redirect`` (the site checks and answers with X-Accel-Redirect, nginx
+sends the bytes). nginx runs on 127.0.0.1 with a generated config in the temporary
+directory, and is stopped when the run ends. Without nginx, the "accel" figure is only the
+site's own rate of answering with the header (no bytes move), and says so.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import datetime as dt
 import http.client
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -138,8 +148,16 @@ def timed_get(
 
 
 def stream(
-    port: int, path: str, size: int, until: float, totals: list[int], errors: list[str]
+    port: int,
+    path: str,
+    size: int,
+    until: float,
+    totals: list[int],
+    errors: list[str],
+    expect: tuple[int, int] = (206, 2 * MB),
+    answered: list[int] | None = None,
 ) -> None:
+    """Ask for 2 MB ranges at random offsets until ``until``; ``expect``: (status, length)."""
     rng = random.Random()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     moved = 0
@@ -149,15 +167,162 @@ def stream(
             conn.request("GET", path, headers={"Range": f"bytes={start}-{start + 2 * MB - 1}"})
             response = conn.getresponse()
             body = response.read()
-            if response.status != 206 or len(body) != 2 * MB:
+            if (response.status, len(body)) != expect:
                 errors.append(f"{response.status} {len(body)}")
             moved += len(body)
+            if answered is not None:
+                answered.append(1)
         except OSError as e:
             errors.append(repr(e))
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.close()
     totals.append(moved)
+
+
+def load(
+    port: int, path: str, size: int, clients: int, seconds: float, expect: tuple[int, int]
+) -> tuple[float, int, list[str]]:
+    """(MB moved, requests answered, errors) of ``clients`` streaming for ``seconds``."""
+    totals: list[int] = []
+    errors: list[str] = []
+    answered: list[int] = []
+    until = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=stream, args=(port, path, size, until, totals, errors, expect, answered)
+        )
+        for _ in range(clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(totals) / MB, len(answered), errors
+
+
+def start_site(home: Path, config: str, port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "web", "--config", str(home / config), "serve",
+         "--no-worker", "--port", str(port)],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(300):
+        try:
+            timed_get(port, "/api/recordings")
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit(f"the site ({config}) did not start")
+
+
+def find_nginx() -> str | None:
+    found = shutil.which("nginx") or "/usr/sbin/nginx"
+    return found if Path(found).is_file() else None
+
+
+NGINX = """
+{user}
+daemon off;
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    sendfile on;
+    types {{ video/mp4 mp4; image/jpeg jpg; audio/mp4 m4a; }}
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{app};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+        location /_recall_media/ {{
+            internal;
+            alias {media}/;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(
+    nginx: str, tmp: Path, app: int, media: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    tmp.mkdir()
+    port = free_port()
+    # As root its workers would otherwise run as nobody, who cannot read the temporary folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = NGINX.format(user=user, tmp=tmp, port=port, app=app, media=media)
+    (tmp / "nginx.conf").write_text(conf)
+    server = subprocess.Popen(
+        [nginx, "-e", str(tmp / "error.log"), "-p", str(tmp), "-c", str(tmp / "nginx.conf")],
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            timed_get(port, "/api/recordings")
+            return server, port
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit(f"nginx did not start: {(tmp / 'error.log').read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def streaming(home: Path, big_id: str, port: int, args: argparse.Namespace) -> None:
+    """The 20-client figure: waitress alone, nginx proxying, nginx with accel_redirect."""
+    path = f"/media/{big_id}/playable.mp4"
+    size = args.media_mb * MB
+    seconds, clients = args.seconds, args.clients
+
+    def report(how: str, moved: float, answered: int, errors: list[str]) -> None:
+        print(f"{clients} clients streaming 2 MB ranges for {seconds:g} s, {how}:"
+              f" {moved:.0f} MB, {moved / seconds:.0f} MB/s, {answered / seconds:.0f} requests/s,"
+              f" {len(errors)} errors" + (f" (first: {errors[0]})" if errors else ""))  # fmt: skip
+
+    report("straight from waitress", *load(port, path, size, clients, seconds, (206, 2 * MB)))
+    accel_port = free_port()
+    accel = start_site(home, "config-accel.toml", accel_port)
+    try:
+        nginx = find_nginx()
+        if nginx is None:
+            _, answered, errors = load(accel_port, path, size, clients, seconds, (200, 0))
+            print(f"{clients} clients, accel_redirect without nginx (not installed): the site"
+                  f" answers {answered / seconds:.0f} requests/s with X-Accel-Redirect and no"
+                  f" bytes, {len(errors)} errors; what nginx sends is not measured")  # fmt: skip
+            return
+        proxy, proxy_port = start_nginx(nginx, home / "nginx-proxy", port, home / "var/media")
+        try:
+            report("nginx proxying to waitress", *load(proxy_port, path, size, clients, seconds,
+                                                       (206, 2 * MB)))  # fmt: skip
+        finally:
+            stop(proxy)
+        front, front_port = start_nginx(nginx, home / "nginx-accel", accel_port, home / "var/media")
+        try:
+            report("nginx with accel_redirect", *load(front_port, path, size, clients, seconds,
+                                                      (206, 2 * MB)))  # fmt: skip
+        finally:
+            stop(front)
+    finally:
+        stop(accel)
 
 
 def main() -> None:
@@ -167,6 +332,9 @@ def main() -> None:
     parser.add_argument("--media-mb", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=30.0, help="of streaming under load")
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument(
+        "--only-streaming", action="store_true", help="skip the search and first-byte figures"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -174,70 +342,68 @@ def main() -> None:
         big_id = build_library(home, args.recordings, args.hours, args.media_mb)
         print(f"library: {args.recordings} recordings x {args.hours:g} h of transcript, built in"
               f" {time.perf_counter() - started:.0f} s")  # fmt: skip
-        (home / "config.toml").write_text(
-            '[library]\ndata_dir = "var"\n\n[index]\nsemantic = "off"\n'
+        plain = '[library]\ndata_dir = "var"\n\n[index]\nsemantic = "off"\n'
+        (home / "config.toml").write_text(plain)
+        (home / "config-accel.toml").write_text(
+            plain + '\n[web]\naccel_redirect = "/_recall_media/"\n'
         )
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "web", "--config", str(home / "config.toml"), "serve",
-             "--no-worker", "--port", str(port)],
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        server = start_site(home, "config.toml", port)
         try:
-            for _ in range(100):
-                try:
-                    timed_get(port, "/api/recordings")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            for q in QUERIES:  # warm the searcher, as a running site is
-                timed_get(port, f"/search?q={quote(q)}")
-            server_ms, client_ms = [], []
-            for i in range(200):
-                _, total, status, server_time = timed_get(
-                    port, f"/search?q={quote(QUERIES[i % len(QUERIES)])}"
-                )
-                assert status == 200, status
-                server_ms.append(server_time)
-                client_ms.append(total)
-            p95 = percentile(server_ms, 95)
-            print(f"/search, 200 queries: server p50 {percentile(server_ms, 50):.1f} ms,"
-                  f" p95 {p95:.1f} ms ({p95 / 50:.2f}x the 50 ms target);"
-                  f" client p95 {percentile(client_ms, 95):.1f} ms")  # fmt: skip
-            path = f"/media/{big_id}/playable.mp4"
-            size = args.media_mb * MB
-            rng = random.Random(3)
-            firsts = []
-            for _ in range(200):
-                start = rng.randrange(0, size - MB)
-                first, _, status, _ = timed_get(
-                    port, path, {"Range": f"bytes={start}-{start + MB - 1}"}
-                )
-                assert status == 206, status
-                firsts.append(first)
-            print(f"Range, 200 requests of 1 MB at random offsets in {args.media_mb} MB: first byte"
-                  f" p50 {percentile(firsts, 50):.1f} ms, p95 {percentile(firsts, 95):.1f} ms"
-                  f" ({percentile(firsts, 95) / 20:.2f}x the 20 ms target)")  # fmt: skip
-            totals: list[int] = []
-            errors: list[str] = []
-            until = time.monotonic() + args.seconds
-            clients = [
-                threading.Thread(target=stream, args=(port, path, size, until, totals, errors))
-                for _ in range(args.clients)
-            ]
-            for c in clients:
-                c.start()
-            for c in clients:
-                c.join()
-            moved = sum(totals) / MB
-            print(f"{args.clients} clients streaming 2 MB ranges for {args.seconds:g} s:"
-                  f" {moved:.0f} MB, {moved / args.seconds:.0f} MB/s, {len(errors)} errors"
-                  + (f" (first: {errors[0]})" if errors else ""))  # fmt: skip
+            if not args.only_streaming:
+                search_and_first_byte(port, big_id, args)
+            streaming(home, big_id, port, args)
             under_load = [timed_get(port, f"/search?q={quote(q)}")[3] for q in QUERIES]
             print(f"search right after the load: median {statistics.median(under_load):.1f} ms")
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop(server)
+
+
+def search_and_first_byte(port: int, big_id: str, args: argparse.Namespace) -> None:
+    for q in QUERIES:  # warm the searcher, as a running site is
+        timed_get(port, f"/search?q={quote(q)}")
+    server_ms, client_ms = [], []
+    for i in range(200):
+        _, total, status, server_time = timed_get(
+            port, f"/search?q={quote(QUERIES[i % len(QUERIES)])}"
+        )
+        assert status == 200, status
+        server_ms.append(server_time)
+        client_ms.append(total)
+    p95 = percentile(server_ms, 95)
+    print(f"/search, 200 queries: server p50 {percentile(server_ms, 50):.1f} ms,"
+          f" p95 {p95:.1f} ms ({p95 / 50:.2f}x the 50 ms target);"
+          f" client p95 {percentile(client_ms, 95):.1f} ms")  # fmt: skip
+    done: list[int] = []
+    until = time.monotonic() + min(args.seconds, 10.0)
+
+    def searching(n: int) -> None:
+        i = n
+        while time.monotonic() < until:
+            status = timed_get(port, f"/search?q={quote(QUERIES[i % len(QUERIES)])}")[2]
+            done.append(status)
+            i += 1
+
+    threads = [threading.Thread(target=searching, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = min(args.seconds, 10.0)
+    print(f"/search, 8 clients at once for {seconds:g} s: {len(done) / seconds:.0f} searches/s,"
+          f" {sum(1 for s in done if s != 200)} not 200")  # fmt: skip
+    path = f"/media/{big_id}/playable.mp4"
+    size = args.media_mb * MB
+    rng = random.Random(3)
+    firsts = []
+    for _ in range(200):
+        start = rng.randrange(0, size - MB)
+        first, _, status, _ = timed_get(port, path, {"Range": f"bytes={start}-{start + MB - 1}"})
+        assert status == 206, status
+        firsts.append(first)
+    print(f"Range, 200 requests of 1 MB at random offsets in {args.media_mb} MB: first byte"
+          f" p50 {percentile(firsts, 50):.1f} ms, p95 {percentile(firsts, 95):.1f} ms"
+          f" ({percentile(firsts, 95) / 20:.2f}x the 20 ms target)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from index import matching
@@ -30,6 +30,9 @@ class Found:
     # The results the hits come from and their matches per recording (asked for facets).
     counted: tuple[Any, Counter[bytes]] | None
     exact: int  # how many of the hits have every word of the query near each other
+    estimated: bool = False  # the total is an estimate (too many matches to count)
+    # Moments per recording, counted as the total is.
+    per_recording: dict[str, int] = field(default_factory=dict)
 
 
 def moment_key(recording_id: str, start: float) -> str:
@@ -83,7 +86,7 @@ class HitMaker:
                 said = [t for ts in cue_terms for t in ts] or self.terms([fields["text"]])
                 if not all(says(said, phrase) for phrase in phrases):
                     continue
-            start, end, text = self.moment(fields, cue_terms, terms, phrases)
+            start, end, text, speaker = self.moment(fields, cue_terms, terms, phrases)
             if (rid, start) in seen:
                 continue
             seen.add((rid, start))
@@ -99,6 +102,7 @@ class HitMaker:
                     event=fields.get("event", ""),
                     speakers=tuple(fields.get("speakers", ())),
                     score=float(result.score or 0.0),
+                    speaker=speaker,
                 )
             )
             if len(hits) + len(already) >= limit:
@@ -111,15 +115,20 @@ class HitMaker:
         cue_terms: Sequence[Sequence[str]],
         terms: set[str],
         phrases: Sequence[Sequence[str]] = (),
-    ) -> tuple[float, float, str]:
+    ) -> tuple[float, float, str, str]:
         """A cue as it is; a passage (its sentences' terms in ``cue_terms``) narrowed to its
-        tightest run of sentences."""
+        tightest run of sentences. With who says it: the sentence's speaker label, or for a
+        run of sentences the label they all share ("" when none or several)."""
         cues = fields.get("cues")
         if not cues:
-            return float(fields["start"]), float(fields["end"]), fields["text"]
+            speaker = fields.get("speaker") or ""
+            return float(fields["start"]), float(fields["end"]), fields["text"], speaker
         first, last = tightest_span(cue_terms, terms, phrases)
-        text = " ".join(c[2].strip() for c in cues[first : last + 1])
-        return float(cues[first][0]), float(cues[last][1]), text
+        run = cues[first : last + 1]
+        text = " ".join(c[2].strip() for c in run)
+        labels = {c[3] if len(c) > 3 else "" for c in run}
+        speaker = labels.pop() if len(labels) == 1 else ""
+        return float(cues[first][0]), float(cues[last][1]), text, speaker
 
 
 def snippet(text: str, terms: Collection[str]) -> str:

@@ -22,7 +22,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang.porter2 import stem as english_stem
 
 from index.passages import build_passages
-from library.models import Recording, Segment
+from library.models import Publish, Recording, Segment, searchable_visibility
 
 # Whoosh's stop list is for written English; speech is full of fillers that match everywhere.
 SPEECH_STOP_WORDS = frozenset(STOP_WORDS) | {
@@ -36,7 +36,7 @@ PAIR = " "  # between the two words of a `pairs` term
 
 def schema(passages: bool = False) -> Schema:
     """Sentences (with the spelling words), or passages (with their sentences stored)."""
-    extra = {"cues": STORED()} if passages else {}  # [[start, end, text], ...]
+    extra = {"cues": STORED()} if passages else {}  # [[start, end, text, speaker], ...]
     return Schema(
         **extra,
         doc_id=ID(unique=True),
@@ -48,6 +48,9 @@ def schema(passages: bool = False) -> Schema:
         visibility=ID(stored=True),
         speakers=STORED(),
         speaker_key=KEYWORD(commas=True, lowercase=True),
+        tags=STORED(),
+        tag_key=KEYWORD(commas=True, lowercase=True),
+        speaker=STORED(),  # the sentence's own speaker label, "" when it has none
         recorded=NUMERIC(stored=True, sortable=True),  # date.toordinal(); 0 when unknown
         start=STORED(),
         end=STORED(),
@@ -120,18 +123,24 @@ def index_key(value: str) -> str:
 
 
 def documents(
-    recording: Recording, segments: Sequence[Segment], passages: bool = False
+    recording: Recording,
+    segments: Sequence[Segment],
+    passages: bool = False,
+    publish: Publish = Publish.IMMEDIATELY,
 ) -> Iterable[dict[str, Any]]:
-    """The sentences' documents, or with ``passages`` the passages'."""
+    """The sentences' documents, or with ``passages`` the passages'. Their visibility is the
+    one searches filter on: an unpublished transcript's is private (``searchable_visibility``)."""
     meta = recording.meta
     common = {
         "recording_id": recording.id,
         "title": meta.title,
         "event": meta.event,
         "event_key": index_key(meta.event),
-        "visibility": meta.visibility.value,
+        "visibility": searchable_visibility(recording, publish).value,
         "speakers": list(meta.speakers),
         "speaker_key": ",".join(index_key(s) for s in meta.speakers),
+        "tags": list(meta.tags),
+        "tag_key": ",".join(index_key(t) for t in meta.tags),
         "recorded": meta.recorded_on.toordinal() if meta.recorded_on else 0,
     }
     if not passages:
@@ -141,6 +150,7 @@ def documents(
                 "position": position,
                 "start": segment.start,
                 "end": segment.end,
+                "speaker": segment.speaker,
                 "text": segment.text,
                 "pairs": segment.text,
             }
@@ -152,7 +162,7 @@ def documents(
             "position": passage.first,
             "start": passage.start,
             "end": passage.end,
-            "cues": [[c.start, c.end, c.text] for c in cues],
+            "cues": [[c.start, c.end, c.text, c.speaker] for c in cues],
             "text": (text := " ".join(c.text.strip() for c in cues)),
             "pairs": text,
         }

@@ -15,7 +15,6 @@ import datetime as dt
 import math
 import shutil
 import threading
-from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,28 +22,42 @@ from typing import Any
 
 from whoosh.query import And, NumericRange, Or, Query, Term
 
-from index import matching, postings, spelling
+from index import counting, matching, postings, recordings, spelling
 from index.fusion import with_meaning
-from index.hits import CANDIDATES, PER_RECORDING, Found, HitMaker, count
+from index.hits import PER_RECORDING, Found, HitMaker
 from index.memo import PerReader
+from index.moments import Ask, Scope, find
 from index.query import ParsedQuery, parse_query, with_corrections
 from index.schema import documents, index_key, open_index, schema
 from index.scoring import MemoryBM25F
 from index.semantic import SemanticIndex
 from library.errors import QueryError
-from library.models import Recording, SearchResults, Segment
+from library.models import Publish, Recording, RecordingMatch, SearchResults, Segment
 
 postings.install()
 
-# Frequencies of candidate corrections are counted up to this many sentences.
-_SAID_OFTEN = 1000
 # A query longer than this, or with more distinct words and phrases, is refused: no one types
 # it, and each word is a clause of the query (a pasted page would cost a search per word).
 MAX_QUERY_CHARS = 500
 MAX_QUERY_WORDS = 32
+# Pages beyond this are not offered: no one reads 50 pages of moments.
+MAX_PAGE = 50
 
 # A writer waits this long for another process's write lock before giving up (LockError).
 _WRITE_TIMEOUT = 120.0
+
+
+# Beside the index files: the [library] publish its documents' visibility was made under.
+_PUBLISH_FILE = "publish.txt"
+
+
+def built_for(directory: Path) -> Publish:
+    """The publish setting the index in ``directory`` was built under; an index without the
+    file was built before the setting existed, as "immediately"."""
+    try:
+        return Publish((directory / _PUBLISH_FILE).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return Publish.IMMEDIATELY
 
 
 @dataclass(frozen=True)
@@ -53,46 +66,59 @@ class SearchOptions:
 
     event: str | None = None
     speaker: str | None = None
+    tag: str | None = None
     visibilities: Collection[str] | None = None
     recorded_from: dt.date | None = None
     recorded_to: dt.date | None = None
     sort: str = "relevance"  # or "date": newest recording first
     per_recording: int = PER_RECORDING
     facets: bool = False
-
-
-@dataclass(frozen=True)
-class _Scope:
-    narrow: list[Query]  # filters that are part of the query
-    within: matching.Within  # the recordings the other filters allow (None: no others)
+    page: int = 1  # pages of ``limit`` moments
+    recording: str | None = None  # only this recording's moments
 
 
 class TranscriptIndex:
     """The keyword index, and with ``semantic`` the sentence embeddings kept in step with it."""
 
-    def __init__(self, directory: Path, semantic: SemanticIndex | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        semantic: SemanticIndex | None = None,
+        publish: Publish = Publish.IMMEDIATELY,
+    ) -> None:
         self.directory = directory
         self.semantic = semantic
+        # [library] publish: decides the visibility unreviewed transcripts are indexed with.
+        self.publish = publish
         directory.mkdir(parents=True, exist_ok=True)
         # Two indexes: sentences, searched first, and passages, searched only when the
         # sentences alone do not fill a page. Frequent words (most queries) then never walk
         # the passages' postings, which hold every sentence twice more.
         self._ix = open_index(directory, passages=False)
         self._px = open_index(directory, passages=True)
+        # And one document per recording, its metadata (index.recordings).
+        had_recordings = recordings.exists(directory)
+        self._rx = recordings.open_recordings(directory)
         self._maker = HitMaker()
         # An index written by another Recall version has other fields: it is rebuilt.
-        self.is_current = set(schema().names()) == set(self._ix.schema.names()) and set(
-            schema(passages=True).names()
-        ) == set(self._px.schema.names())
+        # So is one whose documents' visibility was made under another [library] publish:
+        # switching to "after review" must hide unreviewed words at once, not after a reindex.
+        self.is_current = (
+            set(schema().names()) == set(self._ix.schema.names())
+            and set(schema(passages=True).names()) == set(self._px.schema.names())
+            and built_for(directory) == publish
+        )
+        self.is_current &= (had_recordings or self._ix.is_empty()) and set(
+            recordings.schema().names()
+        ) == set(self._rx.schema.names())
         # Scores as BM25F, with each segment's field lengths read once into memory.
         self._weighting = MemoryBM25F()
         # A searcher per thread (Whoosh's rule), kept open and refreshed when stale.
         self._local = threading.local()
         self._searchers: set[Any] = set()
         self._lock = threading.Lock()
-        # Per searcher: each recording's event and speakers, and the recordings each set of
-        # filters allows (the same few sets, visibility above all, on every search).
-        self._known: PerReader[tuple[str, tuple[str, ...]]] = PerReader()
+        # Per searcher: the recordings each set of filters allows (the same few sets,
+        # visibility above all, on every search).
         self._allowed: PerReader[frozenset[bytes]] = PerReader()
 
     def close(self) -> None:
@@ -103,12 +129,13 @@ class TranscriptIndex:
         self._local = threading.local()
         self._ix.close()
         self._px.close()
+        self._rx.close()
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _writer(self, passages: bool = False) -> Any:
+    def _writer(self, passages: bool = False, metadata: bool = False) -> Any:
         # compound=False: a searcher maps segment files instead of copying them into memory.
-        ix = self._px if passages else self._ix
+        ix = self._rx if metadata else self._px if passages else self._ix
         return ix.writer(timeout=_WRITE_TIMEOUT, delay=0.25, compound=False)
 
     def index_recording(self, recording: Recording, segments: Sequence[Segment]) -> None:
@@ -116,8 +143,10 @@ class TranscriptIndex:
         for passages in (False, True):
             with self._writer(passages) as writer:
                 writer.delete_by_term("recording_id", recording.id)
-                for doc in documents(recording, segments, passages):
+                for doc in documents(recording, segments, passages, self.publish):
                     writer.add_document(**doc)
+        with self._writer(metadata=True) as writer:
+            recordings.write(writer, recording)
         if self.semantic is not None:
             self.semantic.index_recording(recording.id, list(segments))
 
@@ -125,6 +154,8 @@ class TranscriptIndex:
         for passages in (False, True):
             with self._writer(passages) as writer:
                 writer.delete_by_term("recording_id", recording_id)
+        with self._writer(metadata=True) as writer:
+            writer.delete_by_term("recording_id", recording_id)
         if self.semantic is not None:
             self.semantic.remove_recording(recording_id)
 
@@ -143,14 +174,17 @@ class TranscriptIndex:
 
     # -- searching --------------------------------------------------------------------------
 
-    def _current_searcher(self, passages: bool = False) -> Any:
-        name = "passages" if passages else "sentences"
+    def _current_searcher(self, passages: bool = False, metadata: bool = False) -> Any:
+        name = "metadata" if metadata else "passages" if passages else "sentences"
         searcher = getattr(self._local, name, None)
         if searcher is not None and searcher.up_to_date():
             return searcher
         # A new searcher, not refresh(): refreshed searchers share segment readers with the
         # old one, which could then never be closed.
-        fresh = (self._px if passages else self._ix).searcher(weighting=self._weighting)
+        if metadata:
+            fresh = self._rx.searcher()
+        else:
+            fresh = (self._px if passages else self._ix).searcher(weighting=self._weighting)
         with self._lock:
             if searcher is not None:
                 self._searchers.discard(searcher)
@@ -159,9 +193,10 @@ class TranscriptIndex:
         setattr(self._local, name, fresh)
         return fresh
 
-    def _clauses(self, parsed: ParsedQuery) -> list[Query]:
+    def _clauses(self, parsed: ParsedQuery, labels: dict[str, str] | None = None) -> list[Query]:
         """A phrase for each quoted phrase and each word that analyses to several terms
-        ("follow-up": both parts, next to each other), a Term for the rest."""
+        ("follow-up": both parts, next to each other), a Term for the rest. ``labels`` gets
+        each clause's words as typed."""
         clauses: list[Query] = []
         for group in [*parsed.phrases, *((word,) for word in parsed.words)]:
             terms = self._maker.terms(group)
@@ -174,36 +209,9 @@ class TranscriptIndex:
             )
             if clause is not None and clause not in clauses:  # a word said twice counts once
                 clauses.append(clause)
+                if labels is not None:
+                    labels[repr(clause)] = " ".join(group)
         return clauses
-
-    def _corrections(
-        self, searcher: Any, parsed: ParsedQuery, allowed: matching.Within
-    ) -> dict[str, str]:
-        """Misspelled words -> the nearest word said in the recordings ``allowed`` (the ones
-        the asker may search). Short words are left alone (too many near neighbours), and a
-        correction keeps the first letter."""
-        fixes: dict[str, str] = {}
-
-        def frequency(field: str, text: str) -> int:
-            # Counted up to a point: past it, a word is as good a correction as another.
-            return matching.frequency(searcher, field, text, allowed, cap=_SAID_OFTEN)
-
-        for word in {w for group in (*parsed.phrases, parsed.words) for w in group}:
-            terms = self._maker.terms([word])
-            if len(word) < 5 or not terms:
-                continue
-            if any(matching.is_said(searcher, "text", t, allowed) for t in terms):
-                continue
-            fix = spelling.nearest(
-                searcher,
-                "text",
-                word,
-                1 if len(word) < 8 else 2,
-                None if allowed is None else frequency,
-            )
-            if fix:
-                fixes[word] = fix
-        return fixes
 
     def _filters(self, options: SearchOptions) -> list[Query]:
         filters: list[Query] = []
@@ -211,6 +219,10 @@ class TranscriptIndex:
             filters.append(Term("event_key", index_key(options.event)))
         if options.speaker:
             filters.append(Term("speaker_key", index_key(options.speaker)))
+        if options.tag:
+            filters.append(Term("tag_key", index_key(options.tag)))
+        if options.recording:
+            filters.append(Term("recording_id", options.recording))
         if options.visibilities is not None:
             filters.append(Or([Term("visibility", v) for v in options.visibilities]))
         if options.recorded_from or options.recorded_to:
@@ -230,8 +242,10 @@ class TranscriptIndex:
         options: SearchOptions | None = None,
     ) -> SearchResults:
         """Moments that say all of the query's words near each other first (in one sentence
-        or one passage), then those that say most of them; a misspelled word is corrected
-        from the index's own words when the query as typed finds nothing.
+        or one passage), then those that say most of them (naming the words they lack); a
+        misspelled word is corrected from the index's own words when the query as typed finds
+        nothing. ``options.page`` picks a page of ``limit`` moments; the first page also lists
+        the recordings whose metadata holds the words.
 
         Raises :class:`QueryError` when nothing searchable is left of the query.
         """
@@ -252,29 +266,63 @@ class TranscriptIndex:
         # What the asker may search at all: the words of other recordings are never evidence
         # for a suggestion, a correction or a count.
         allowed = self._reachable(searcher, options)
-        fixes = self._corrections(searcher, parsed, allowed)
+        fixes = spelling.corrections(searcher, self._maker.terms, parsed, allowed)
         suggestion = with_corrections(parsed, fixes) if fixes else ""
         scope = self._scope(searcher, filters)
-        found = self._run(searcher, clauses, scope, limit, options, allowed)
-        corrected = False
+        page = max(1, min(options.page, MAX_PAGE))
+        # Every page up to the one asked for, and one moment more: whether a next one exists.
+        wanted = limit * page + 1
+        searchers = (searcher, self._current_searcher(passages=True))
+
+        def run(parsed: ParsedQuery, loose: bool) -> Found:
+            labels: dict[str, str] = {}
+            clauses = self._clauses(parsed, labels)
+            ask = Ask(clauses, labels, wanted, options.per_recording, options.sort == "date", loose)
+            return find(self._maker, searchers, ask, scope, allowed)
+
+        # A misspelled word is corrected before moments with only some of the words are
+        # offered: "breakout roms" means "breakout rooms", not "breakout".
+        found, corrected = run(parsed, loose=not fixes), False
         if not found.hits and fixes:
-            fixed = self._run(
-                searcher, self._clauses(parse_query(suggestion)), scope, limit, options, allowed
-            )
+            fixed = run(parse_query(suggestion), loose=True)
             found, corrected = fixed, bool(fixed.hits)
+            if not corrected:
+                found = run(parsed, loose=True)
         facets = {}
         if options.facets and found.counted is not None:
-            facets = self._facets(searcher, *found.counted)
+            facets = counting.facets(searcher, *found.counted)
         hits, total = found.hits, found.total
         if self.semantic is not None and options.sort == "relevance":
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
             shown = self._recordings(searcher, filters)
             hits = with_meaning(
-                self.semantic, self._maker, searcher, topic, found, shown, limit,
+                self.semantic, self._maker, searcher, topic, found, shown, wanted,
                 options.per_recording,
             )  # fmt: skip
             total = max(total, len(hits))
-        return SearchResults(query, total, tuple(hits), suggestion, corrected, facets)
+        pages = max(page if hits[limit * (page - 1) :] else 1, math.ceil(total / limit))
+        if len(hits) > limit * page:
+            pages = max(pages, page + 1)
+        words = [w for group in (*parsed.phrases, parsed.words) for w in group]
+        related = () if hits else tuple(spelling.related(searcher, words, allowed))
+        return SearchResults(
+            query, total, tuple(hits[limit * (page - 1) : limit * page]), suggestion, corrected,
+            facets, self._by_metadata(words, fixes, options) if page == 1 else (),
+            found.estimated, found.per_recording, page, min(pages, MAX_PAGE), related,
+        )  # fmt: skip
+
+    def _by_metadata(
+        self, words: list[str], fixes: dict[str, str], options: SearchOptions
+    ) -> tuple[RecordingMatch, ...]:
+        """The recordings whose metadata holds the query's words (or their corrections), of
+        those the asker may search, narrowed by the search's event, speaker and tag."""
+        searcher = self._current_searcher(metadata=True)
+        found = recordings.search(searcher, words, options.visibilities)
+        if not found and fixes:
+            found = recordings.search(
+                searcher, [fixes.get(w, w) for w in words], options.visibilities
+            )
+        return tuple(m for m in found if counting.within_options(m, options))
 
     def _reachable(self, searcher: Any, options: SearchOptions) -> matching.Within:
         """The recordings the asker may search (by visibility), None for all of them."""
@@ -295,7 +343,7 @@ class TranscriptIndex:
             searcher, repr(filters), lambda: matching.recordings_where(searcher, And(filters))
         )
 
-    def _scope(self, searcher: Any, filters: list[Query]) -> _Scope:
+    def _scope(self, searcher: Any, filters: list[Query]) -> Scope:
         """Filters that keep a small part of the index stay in the query, where they make
         matching cheaper. Those that keep most of it (visibility, as a rule) become the set of
         recordings they allow, checked per match: intersecting with a list of nearly every
@@ -306,109 +354,14 @@ class TranscriptIndex:
         for condition in filters:
             wide = condition.estimate_size(searcher.reader()) > half
             (broad if wide else narrow).append(condition)
-        return _Scope(narrow, self._within(searcher, broad) if broad else None)
-
-    def _run(
-        self,
-        searcher: Any,
-        clauses: list[Query],
-        scope: _Scope,
-        limit: int,
-        options: SearchOptions,
-        allowed: matching.Within,
-    ) -> Found:
-        """Moments with all terms near each other first, then those with most of them."""
-        filters, within = scope.narrow, scope.within
-        strict = And([And(clauses), *filters])
-        wanted = limit * CANDIDATES
-        by_date = options.sort == "date"
-        # The query's own terms mark the words of a hit: every clause is a plain term or a
-        # phrase, so a document matches exactly the query terms it contains. (terms=True
-        # would record them for every matching document, most of which are never shown.)
-        terms = {t for clause in clauses for t in matching.words(clause)}
-        # A phrase of three words or more is every two of them next to each other: its
-        # order is checked in each hit's own words.
-        phrases = [matching.said(c) for c in clauses if len(matching.leaves(c)) > 1]
-        tally: Counter[bytes] | None = Counter() if options.facets else None
-        results = matching.ranked(searcher, strict, wanted, by_date, within, tally)
-        hits = self._maker.make(results, limit, options.per_recording, terms, phrases=phrases)
-        total = count(results, wanted)
-        if len(hits) < limit:  # the words may be said together across sentences
-            passages = self._current_searcher(passages=True)
-            spread = matching.ranked(passages, strict, wanted, by_date, within)
-            hits += self._maker.make(spread, limit, options.per_recording, terms, hits, phrases)
-            total += count(spread, wanted)
-        counted = (results, tally) if hits and tally is not None else None
-        exact = len(hits)
-        if len(hits) < limit and len(clauses) > 1 and self._all_known(searcher, clauses, allowed):
-            # Most of the words: at least half of them, more matched ranking higher.
-            need = math.ceil(len(clauses) / 2)
-            loose = And([Or(clauses, minmatch=need, scale=0.9), *filters])
-            loose_tally: Counter[bytes] | None = Counter() if options.facets else None
-            more = matching.ranked(searcher, loose, wanted, by_date, within, loose_tally)
-            seen = {(h.recording_id, h.start) for h in hits}
-            extra = [
-                h
-                for h in self._maker.make(more, limit, options.per_recording, terms, hits)
-                if (h.recording_id, h.start) not in seen
-            ]
-            hits = (hits + extra)[:limit]
-            total = max(total, count(more, wanted))
-            if hits:  # facets count what the page shows: the loose query holds the strict one
-                counted = (more, loose_tally) if loose_tally is not None else None
-        return Found(hits, total, counted, exact)
-
-    @staticmethod
-    def _all_known(searcher: Any, clauses: list[Query], allowed: matching.Within) -> bool:
-        """Whether every word of the query is said somewhere the asker may search. A word no
-        recording contains marks a topic the library does not hold ("climate change"):
-        answering with the other words alone ("change") would be noise, so only moments with
-        all words count then. (Said only where the asker may not search is the same as not
-        said: otherwise whether there is an answer would tell them.)"""
-        return all(
-            matching.is_said(searcher, term.fieldname, term.text, allowed)
-            for clause in clauses
-            for term in matching.leaves(clause)
-        )
-
-    def _facets(
-        self, searcher: Any, results: Any, tally: Counter[bytes]
-    ) -> dict[str, dict[str, int]]:
-        """Moments (sentences) per event and per speaker among what matched, from the
-        matches per recording the search counted as it went: exact up to its budget, then
-        scaled up from its even sample of the index."""
-        scale = matching.scale(results, tally)
-        events: Counter[str] = Counter()
-        speakers: Counter[str] = Counter()
-        for rid, n in tally.items():
-            event, names = self._about(searcher, rid.decode())
-            if event:
-                events[event] += n
-            for name in names:
-                speakers[name] += n
-        return {
-            name: {k: round(v * scale) for k, v in sorted(c.items(), key=_most_first)}
-            for name, c in (("event", events), ("speaker", speakers))
-        }
-
-    def _about(self, searcher: Any, recording_id: str) -> tuple[str, tuple[str, ...]]:
-        """A recording's event and speakers, as its sentences hold them (kept per searcher)."""
-
-        def read() -> tuple[str, tuple[str, ...]]:
-            doc = searcher.document(recording_id=recording_id) or {}
-            return doc.get("event", ""), tuple(doc.get("speakers", ()))
-
-        return self._known.get(searcher, recording_id, read)
-
-
-def _most_first(item: tuple[str, int]) -> tuple[int, str]:
-    return -item[1], item[0]
+        return Scope(narrow, self._within(searcher, broad) if broad else None)
 
 
 def rebuild_index(
     directory: Path,
     transcripts: Iterable[tuple[Recording, Sequence[Segment]]],
     semantic: SemanticIndex | None = None,
+    publish: Publish = Publish.IMMEDIATELY,
 ) -> int:
     """Build a fresh index beside ``directory`` from ``transcripts``, then swap it in.
     With ``semantic``, recordings whose sentences were never embedded are embedded too.
@@ -422,16 +375,22 @@ def rebuild_index(
     shutil.rmtree(old, ignore_errors=True)
     index = TranscriptIndex(fresh)
     count = 0
-    with index._writer() as sentences, index._writer(passages=True) as passages:
+    with (
+        index._writer() as sentences,
+        index._writer(passages=True) as passages,
+        index._writer(metadata=True) as metadata,
+    ):
         for recording, segments in transcripts:
-            for doc in documents(recording, segments):
+            recordings.write(metadata, recording)
+            for doc in documents(recording, segments, publish=publish):
                 sentences.add_document(**doc)
-            for doc in documents(recording, segments, passages=True):
+            for doc in documents(recording, segments, passages=True, publish=publish):
                 passages.add_document(**doc)
             if semantic is not None and not semantic.has(recording.id):
                 semantic.index_recording(recording.id, list(segments))
             count += 1
     index.close()
+    (fresh / _PUBLISH_FILE).write_text(publish.value + "\n", encoding="utf-8")
     if directory.exists():
         directory.rename(old)
     fresh.rename(directory)

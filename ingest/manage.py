@@ -195,7 +195,8 @@ def retranscribe(pipeline: Pipeline, recording_id: str, model: str) -> Recording
     """
     recording = _ready(pipeline, recording_id)
     chosen = "" if model == pipeline.config.transcribe.model else check_model(model)
-    pipeline.catalog.update(recording.id, model=chosen)
+    # A new transcript is the machine's again: it needs a fresh review.
+    pipeline.catalog.update(recording.id, model=chosen, reviewed_by=None, reviewed_at=None)
     return pipeline.requeue(recording.id, redo_from="transcribe")
 
 
@@ -232,6 +233,8 @@ def replace_media(pipeline: Pipeline, recording_id: str, path: Path, name: str) 
         source_file=stored,
         playable_file="",
         poster_file="",
+        reviewed_by=None,  # the new media's transcript needs a fresh review
+        reviewed_at=None,
     )
     pipeline.catalog.replace_segments(recording_id, [])
     return pipeline.requeue(recording_id, redo_from="playable")

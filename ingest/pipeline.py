@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,10 +26,13 @@ from pathlib import Path
 from index.search import TranscriptIndex
 from ingest import audio, captions, channels, coverage, playable
 from ingest.probe import playable_duration, probe
+from ingest.stagetimes import StageTimes
 from ingest.transcribe import Transcript, transcribe
+from ingest.vocabulary import Vocabulary, vocabulary
 from library.catalog import Catalog
 from library.config import Config, TranscribeConfig
 from library.errors import MediaError, RecallError, RecordingNotFound
+from library.glossary import Glossary
 from library.models import STAGES, Recording, RecordingMeta, Segment, Status
 from library.storage import Storage, atomic_path, atomic_text, part_path
 from library.timecode import clock
@@ -114,6 +118,8 @@ class Pipeline:
         self.catalog = catalog
         self.storage = storage
         self.index = index
+        self.stage_times = StageTimes(config.data_dir)  # for the site's /metrics
+        self.glossary = Glossary(catalog)
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -288,8 +294,10 @@ class Pipeline:
                     continue
                 recording = self.catalog.update(recording.id, stage=name, progress=0.0)
                 on_progress(name, 0.0)
+                started = time.monotonic()
                 recording = run(recording, functools.partial(on_progress, name))
                 recording = self.catalog.mark_stage_done(recording.id, name, progress=1.0)
+                self.stage_times.add(name, time.monotonic() - started)
                 on_progress(name, 1.0)
         except JobStopped:
             log.info("job %s stopped: cancelled or taken over", recording.id)
@@ -364,6 +372,16 @@ class Pipeline:
             playable.make_poster(source, tmp, info, self.config.ingest.poster_at)
         return self.catalog.update(recording.id, poster_file=name)
 
+    def vocabulary(self, meta: RecordingMeta) -> Vocabulary:
+        """What Whisper is told for a recording with ``meta``: its details and the glossary."""
+        settings = self.config.transcribe
+        return vocabulary(
+            meta,
+            self.glossary.terms(),
+            mode=settings.vocabulary,
+            max_characters=settings.vocabulary_characters,
+        )
+
     def _transcribe(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
         # Scratch files: a killed run leaves them as ".part" files that the next run removes.
         scratch = part_path(self.storage.file(recording.id, "audio.s16le"))
@@ -377,6 +395,7 @@ class Pipeline:
                 settings = self.config.transcribe
                 if recording.model:
                     settings = dataclasses.replace(settings, model=recording.model)
+                told = self.vocabulary(recording.meta)
                 count = min(audio.channel_count(media), audio.MAX_CHANNELS)
                 if settings.split_channels and count >= 2:
                     tracks = [
@@ -384,12 +403,12 @@ class Pipeline:
                         for c in range(count)
                     ]
                     transcript = self._transcribe_tracks(
-                        recording, samples, tracks, settings, on_progress
+                        recording, samples, tracks, settings, told, on_progress
                     )
                 else:
                     transcript = transcribe(
                         samples, settings, language=recording.meta.language,
-                        on_progress=on_progress,
+                        vocabulary=told, on_progress=on_progress,
                     )  # fmt: skip
         finally:
             for path in [scratch, *tracks]:
@@ -419,6 +438,7 @@ class Pipeline:
         samples: audio.PcmFile,
         paths: list[Path],
         settings: TranscribeConfig,
+        told: Vocabulary,
         on_progress: Callable[[float], None],
     ) -> Transcript:
         """One transcript per channel when each channel carries its own voice; else the
@@ -430,12 +450,13 @@ class Pipeline:
             for path in paths:  # ordinary stereo: the downmix is all that is needed
                 path.unlink(missing_ok=True)
             return transcribe(
-                samples, settings, language=recording.meta.language, on_progress=on_progress
-            )
+                samples, settings, language=recording.meta.language, vocabulary=told,
+                on_progress=on_progress,
+            )  # fmt: skip
         names = channels.speaker_names(len(tracks), recording.meta.speakers)
         return channels.transcribe_channels(
             tracks, levels, names, settings,
-            language=recording.meta.language, on_progress=on_progress,
+            language=recording.meta.language, vocabulary=told, on_progress=on_progress,
         )  # fmt: skip
 
     def _captions(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:

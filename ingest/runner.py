@@ -105,3 +105,13 @@ def run_ffmpeg(
     if code != 0:
         last = messages[-1] if messages else f"exit status {code}"
         raise MediaError(source, f"ffmpeg failed: {last}", "\n".join(messages))
+
+
+def ffmpeg_version() -> str:
+    """The first line of ``ffmpeg -version``. Raises :class:`OSError` when it cannot run."""
+    done = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True, timeout=30
+    )
+    if done.returncode != 0:
+        raise OSError(f"ffmpeg -version exited with status {done.returncode}")
+    return done.stdout.splitlines()[0] if done.stdout else "ffmpeg"

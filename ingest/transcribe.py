@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from ingest import voice
 from ingest.sentences import drop_loops, resegment
+from ingest.vocabulary import NO_VOCABULARY, Vocabulary
 from ingest.voice import Span
 from library.config import TranscribeConfig
 from library.errors import RecallError
@@ -149,6 +150,7 @@ def _redo_loops(
     words: list[Word],
     config: TranscribeConfig,
     language: str | None,
+    vocabulary: Vocabulary,
 ) -> list[Word]:
     """Decode again, alone, each clip the batched decoder turned into a loop.
 
@@ -167,6 +169,7 @@ def _redo_loops(
                 vad_filter=False,
                 condition_on_previous_text=False,
                 beam_size=config.beam_size,
+                **vocabulary.options(),
             )
             again = list(_words(raw, start, lambda seconds: None))
             if _loop_share(again) < _loop_share(inside):
@@ -189,9 +192,12 @@ def hear(
     config: TranscribeConfig,
     *,
     language: str | None = None,
+    vocabulary: Vocabulary = NO_VOCABULARY,
     on_progress: Callable[[float], None] = lambda fraction: None,
 ) -> Heard:
     """Every word said in ``samples`` (16 kHz mono, 16-bit), loops not yet removed.
+
+    ``vocabulary`` (names, terms) is given to Whisper as hotwords or a prompt.
 
     Raises :class:`ModelError`.
     """
@@ -215,6 +221,7 @@ def hear(
             word_timestamps=True,
             batch_size=config.batch_size,
             beam_size=config.beam_size,
+            **vocabulary.options(),
         )
         if config.recover_speech:
             spans = voice.speech_spans(window, config.vad_threshold)
@@ -227,7 +234,9 @@ def hear(
                 )
                 at = functools.partial(lambda o, s: progress(o + s), offset)
                 found = list(_words(raw_segments, 0.0, at))
-                found = _redo_loops(pipeline, window, clips, found, config, info.language)
+                found = _redo_loops(
+                    pipeline, window, clips, found, config, info.language, vocabulary
+                )
                 detected = info.language if i == 0 else detected
             words.extend(
                 dataclasses.replace(
@@ -252,13 +261,14 @@ def transcribe(
     config: TranscribeConfig,
     *,
     language: str | None = None,
+    vocabulary: Vocabulary = NO_VOCABULARY,
     on_progress: Callable[[float], None] = lambda fraction: None,
 ) -> Transcript:
     """Sentence-sized cues of what is said in ``samples`` (16 kHz mono, 16-bit).
 
     Silence and noise give no cues. Raises :class:`ModelError`.
     """
-    heard = hear(samples, config, language=language, on_progress=on_progress)
+    heard = hear(samples, config, language=language, vocabulary=vocabulary, on_progress=on_progress)
     on_progress(1.0)
     segments = resegment(drop_loops(heard.words), config.max_cue_seconds)
     return Transcript(segments, heard.language, tuple(heard.voiced))

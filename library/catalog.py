@@ -94,6 +94,9 @@ class _RecordingRow(Base):
     model: Mapped[str | None] = mapped_column(Text, nullable=True)
     transcript_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     speech_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Who marked the transcript reviewed (an email) and when; NULL: as the machine wrote it.
+    reviewed_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class _SegmentRow(Base):
@@ -146,6 +149,8 @@ def _to_recording(row: _RecordingRow) -> Recording:
         model=row.model or "",
         transcript_version=row.transcript_version or 0,
         speech_coverage=row.speech_coverage,
+        reviewed_by=row.reviewed_by or "",
+        reviewed_at=row.reviewed_at,
     )
 
 

@@ -49,6 +49,22 @@ def clip_edges(
     return max(0.0, first), min(duration, last)
 
 
+def mostly_within(segments: Sequence[Segment], start: float, end: float) -> list[Segment]:
+    """The sentences of ``segments`` more than half of which lies inside ``start``..``end``.
+
+    A clip's captions and its transcript list these: a neighbouring sentence that overlaps
+    the clip's edge by a few hundredths of a second (Whisper's sentences may touch or overlap)
+    is not part of the clip.
+    """
+    chosen = []
+    for s in segments:
+        length = s.end - s.start
+        inside = min(end, s.end) - max(start, s.start)
+        if (length > 0 and inside > length / 2) or (length <= 0 and start <= s.start < end):
+            chosen.append(s)
+    return chosen
+
+
 def still_time(at: float, duration: float) -> float:
     """The time a still for ``at`` is taken: whole seconds, never past the last frame."""
     latest = max(0.0, duration - LAST_FRAME_MARGIN)

@@ -7,7 +7,9 @@ naming it. Relative paths are resolved against the directory of the file they ca
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from library.errors import ConfigError
+from library.models import Publish
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,13 @@ class LibraryConfig:
     data_dir: Path = Path("var")
     database_url: str = ""
     base_url: str = ""
+    publish: str = "immediately"
+
+    @property
+    def publish_mode(self) -> Publish:
+        return Publish(self.publish)
+
+    min_free_mb: int = 1000
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,9 @@ class TranscribeConfig:
     recover_speech: bool = True
     split_channels: bool = True
     low_coverage: float = 0.6
+    vocabulary: str = "hotwords"
+    vocabulary_characters: int = 400
+    unsure_below: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,8 @@ class WebConfig:
     clip_cache_mb: float = 500.0
     max_clip_seconds: float = 600.0
     upload_reserve_mb: int = 1024
+    metrics_from: tuple[str, ...] = ("127.0.0.1",)
+    accel_redirect: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,10 @@ def _coerce(key: str, value: Any, default: Any, base: Path, source: str) -> Any:
             return None
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(source, f"{key} must be a list of strings")
+        return tuple(value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(source, f"{key} must be true or false")
@@ -194,6 +213,13 @@ def _validate(config: Config, source: str) -> None:
         )
     if t.window_seconds < 60:
         raise ConfigError(source, "transcribe.window_seconds must be at least 60")
+    if t.vocabulary not in ("hotwords", "prompt", "off") or t.vocabulary_characters < 0:
+        raise ConfigError(
+            source,
+            "transcribe.vocabulary must be hotwords, prompt or off; vocabulary_characters >= 0",
+        )
+    if not 0 <= t.unsure_below <= 1:
+        raise ConfigError(source, "transcribe.unsure_below must be between 0 and 1")
     if config.index.semantic not in ("auto", "on", "off"):
         raise ConfigError(source, "index.semantic must be auto, on or off")
     if config.jobs.workers < 1 or config.jobs.lease_seconds < 10:
@@ -221,6 +247,24 @@ def _validate(config: Config, source: str) -> None:
             source,
             "web.clip_workers and clip_requests must be >= 1, clip_timeout and clip_cache_mb > 0, "
             "max_clip_seconds >= 1",
+        )
+    if config.library.publish not in {p.value for p in Publish}:
+        raise ConfigError(source, 'library.publish must be "immediately" or "after review"')
+    if config.library.min_free_mb < 0:
+        raise ConfigError(source, "library.min_free_mb must be >= 0")
+    for network in config.web.metrics_from:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as e:
+            raise ConfigError(
+                source, f"web.metrics_from: {network!r} is not an address or CIDR network"
+            ) from e
+    accel = config.web.accel_redirect
+    if accel and not re.fullmatch(r"/([A-Za-z0-9._~-]+/)*", accel):
+        raise ConfigError(
+            source,
+            'web.accel_redirect must be empty or a path that starts and ends with "/", '
+            'e.g. "/_recall_media/"',
         )
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")

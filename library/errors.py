@@ -30,6 +30,26 @@ class RecordingNotFound(NotFound):
         self.recording_id = recording_id
 
 
+class TranscriptNotPublished(NotFound):
+    """Visitors asked for the words of a recording whose transcript awaits staff review."""
+
+    def __init__(self, recording_id: str) -> None:
+        super().__init__(
+            f"the transcript of recording {recording_id!r} is not published yet: "
+            "staff are reviewing it"
+        )
+        self.recording_id = recording_id
+
+
+class TooManyRequests(RecallError):
+    """A visitor sent more of something (suggestions) than the site takes from one address."""
+
+    def __init__(self, what: str, retry_after: int) -> None:
+        super().__init__(f"too many {what} from your address; try again later")
+        self.what = what
+        self.retry_after = retry_after
+
+
 class MediaError(RecallError):
     """A media file that cannot be read, converted or transcribed."""
 

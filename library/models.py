@@ -61,6 +61,13 @@ def can_open(user: User | None, visibility: Visibility) -> bool:
     return user is not None or visibility != Visibility.PRIVATE
 
 
+class Publish(StrEnum):
+    """[library] publish: when a recording's words reach visitors."""
+
+    IMMEDIATELY = "immediately"
+    AFTER_REVIEW = "after review"  # once a staff member marked the transcript reviewed
+
+
 # The pipeline's stages, in the order they run, with how much of an ingest each takes (for one
 # overall progress figure; measured on 2 cores: transcription dominates).
 STAGE_WEIGHTS = {
@@ -156,8 +163,16 @@ class Recording:
     # measured, or no voice at all); low values mean speech was lost (noise, a quiet speaker).
     speech_coverage: float | None = None
 
+    reviewed_by: str = ""  # the staff email that marked the transcript reviewed; "" machine
+    reviewed_at: dt.datetime | None = None
+
     def coverage_is_low(self, threshold: float) -> bool:
         return self.speech_coverage is not None and self.speech_coverage < threshold
+
+    @property
+    def transcript_state(self) -> str:
+        """Reviewed once staff marked it so, else machine (as Whisper or an import wrote it)."""
+        return "reviewed" if self.reviewed_by else "machine"
 
     @property
     def title(self) -> str:
@@ -176,6 +191,25 @@ class Recording:
         return stage in self.stages_done
 
 
+def words_published(recording: Recording, publish: Publish) -> bool:
+    """Whether visitors may read the recording's words (transcript, captions, quotes, search)."""
+    return publish == Publish.IMMEDIATELY or bool(recording.reviewed_by)
+
+
+def can_read_words(user: User | None, recording: Recording, publish: Publish) -> bool:
+    """Whether ``user`` (None: a visitor) may read the words of a recording they may open.
+    The one rule every page, file and API route that shows words follows."""
+    return user is not None or words_published(recording, publish)
+
+
+def searchable_visibility(recording: Recording, publish: Publish) -> Visibility:
+    """The visibility its index documents carry: an unpublished transcript is indexed as if
+    private, so that no search a visitor makes (hits, counts, spelling) draws on its words."""
+    if words_published(recording, publish):
+        return recording.meta.visibility
+    return Visibility.PRIVATE
+
+
 @dataclass(frozen=True)
 class SearchHit:
     recording_id: RecordingId
@@ -187,10 +221,27 @@ class SearchHit:
     event: str = ""
     speakers: tuple[str, ...] = ()
     score: float = 0.0
+    # Who says it: the sentence's own speaker label where the transcript has one, else "".
+    speaker: str = ""
+    # The query's words it does not say ("moments with some of your words"); () when all.
+    missing: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         return recording_url(self.recording_id, self.start)
+
+
+@dataclass(frozen=True)
+class RecordingMatch:
+    """A recording whose title, speakers, event, tags or description hold the query's words."""
+
+    id: RecordingId
+    title: str
+    event: str
+    speakers: tuple[str, ...]
+    tags: tuple[str, ...]
+    url: str
+    matched: tuple[str, ...]  # the fields that held them: "title", "speakers", ...
 
 
 @dataclass(frozen=True)
@@ -204,6 +255,16 @@ class SearchResults:
     corrected: bool = False
     # Moments per event and per speaker among all matches: {"event": {"HLS Week": 12}, ...}
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Recordings found by their metadata, listed above the moments.
+    recordings: tuple[RecordingMatch, ...] = ()
+    # The moments that exist: ``total`` is an estimate when ``estimated``.
+    estimated: bool = False
+    # Moments per recording, counted as ``total`` is ("All 12 moments in this recording").
+    per_recording: dict[str, int] = field(default_factory=dict)
+    page: int = 1
+    pages: int = 1
+    # When nothing was found: words said in the library that begin like the query's words.
+    related: tuple[str, ...] = ()
 
 
 def recording_url(recording_id: str, start: float | None = None) -> str:

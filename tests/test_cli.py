@@ -44,10 +44,11 @@ def test_search_json_has_the_documented_shape(library: tuple[Path, str]) -> None
     result = recall(home, "search", "ask not what your country", "--json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
-    assert set(doc) == {"query", "total", "hits"}
+    # The contract's three keys, extended (never changed).
+    assert set(doc) == {"query", "total", "hits", "recordings", "page", "pages", "moments"}
     assert doc["query"] == "ask not what your country" and doc["total"] >= 1
     hit = doc["hits"][0]
-    assert set(hit) == {"recording_id", "title", "start", "end", "text", "snippet", "url"}
+    assert set(hit) >= {"recording_id", "title", "start", "end", "text", "snippet", "url"}
     assert hit["recording_id"] == rid and hit["title"] == "Inaugural address"
     assert isinstance(hit["start"], float) and hit["start"] < hit["end"]
     assert hit["url"] == f"/r/{rid}?t={round(hit['start'], 2):g}"
@@ -94,6 +95,7 @@ def test_list_and_show(library: tuple[Path, str]) -> None:
             "duration": pytest.approx(11.0, abs=0.1),
             "status": "ready",
             "visibility": "public",
+            "transcript": "machine",
         }
     ]
     assert "Inaugural address" in recall(home, "list").stdout

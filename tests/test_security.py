@@ -115,3 +115,34 @@ def test_many_distinct_words_are_refused_and_repeats_count_once(index: Transcrip
         index.search(" ".join(f"w{i}x" for i in range(40)))
     repeated = "volunteers " * (MAX_QUERY_CHARS // len("volunteers ") - 1)
     assert index.search(repeated).total == index.search("volunteers").total
+
+
+def test_visitors_never_find_other_recordings_by_title_speaker_event_or_tag(
+    tmp_path: Path,
+) -> None:
+    """Metadata of private and unlisted recordings is not searched for a visitor: not by
+    title, speaker, event, tag or description, nor by a near spelling of one."""
+    ix = TranscriptIndex(tmp_path / "ix")
+    for visibility, rid in ((Visibility.PRIVATE, "secret"), (Visibility.UNLISTED, "hidden")):
+        talk = _with(visibility, rid, "Quorum Summit", "Zebedee Quist")
+        meta = dataclasses.replace(talk.meta, tags=("skunkworks",), description="Marmalade plans.")
+        ix.index_recording(dataclasses.replace(talk, meta=meta), cues("Volunteers came."))
+    ix.index_recording(_with(Visibility.PUBLIC, "open", "Open day", "Ana"), cues("Volunteers."))
+    try:
+        for query in ("secret", "hidden", "Quorum Summit", "Zebedee", "zebedea", "skunkworks",
+                      "marmalade plans", "volunteers"):  # fmt: skip
+            assert index_of(ix.search(query, options=PUBLIC)) == [], query
+            assert ix.search(query, options=PUBLIC).facets.get("tag", {}) == {}, query
+        assert index_of(ix.search("open", options=PUBLIC)) == ["open"]
+        # Staff find them.
+        assert set(index_of(ix.search("skunkworks"))) == {"secret", "hidden"}
+        assert (
+            "skunkworks"
+            in ix.search("volunteers", options=SearchOptions(facets=True)).facets["tag"]
+        )
+    finally:
+        ix.close()
+
+
+def index_of(results):  # type: ignore[no-untyped-def]
+    return [m.id for m in results.recordings]

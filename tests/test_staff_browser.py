@@ -119,6 +119,7 @@ def merge_split_nudge_undo(site: str, page: Page) -> None:
     cues.nth(1).locator("button:has-text('Split at cursor')").click()
     expect(cues).to_have_count(count)
     expect(cues.nth(2).locator("textarea")).to_have_value(third)
+    cues.nth(2).locator(".times-toggle").click()  # times are folded away until asked for
     start = cues.nth(2).locator(".cue-times input").first
     before = start.input_value()
     cues.nth(2).locator("button[aria-label='Start of cue 3 later']").click()

@@ -53,6 +53,17 @@ def app(mixed_config: Config) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def keyword_app(mixed_config: Config) -> Iterator[Flask]:
+    """The same library with keyword search alone. With semantic search on, how close a
+    query's words are in meaning to the public sentences differs from one made-up word to
+    another, so "a private word gets the answer of a word said nowhere" is exact only here
+    (semantic search itself only ever looks at the recordings the asker may search)."""
+    index = dataclasses.replace(mixed_config.index, semantic="off")
+    with app_for(dataclasses.replace(mixed_config, index=index)) as app:
+        yield app
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
@@ -87,7 +98,14 @@ def recording_routes(rid: str, playable: str) -> list[str]:
     ]  # fmt: skip
 
 
-LISTINGS = ["/", "/search?q=country", "/api/search?q=country", "/api/recordings"]
+LISTINGS = [
+    "/",
+    "/search?q=country",
+    "/api/search?q=country",
+    "/api/recordings",
+    "/moments?q=country",
+    "/embed/moments?q=country&order=recording",
+]
 STAFF_PAGES = ["/upload", "/jobs", "/account"]
 STAFF_API = ["/api/jobs"]
 
@@ -111,7 +129,8 @@ def test_permission_matrix(app: Flask, mixed_config: Config) -> None:
             assert response.status_code == 200, (role, url)
             body = response.get_data(as_text=True).lower()
             assert ("secret address" in body) == (role != "anonymous"), (role, url)
-            assert ("unlisted talk" in body) == (role != "anonymous" and "search" not in url)
+            searched = "search" in url or "moments" in url
+            assert ("unlisted talk" in body) == (role != "anonymous" and not searched)
         staff_pages = STAFF_PAGES + [
             f"/r/{recordings[v][0]}/{page}" for v in VISIBILITIES for page in ("manage", "edit")
         ]
@@ -168,10 +187,13 @@ def test_unlisted_recordings_open_by_link_but_are_not_listed(
 
 def _answer(client: FlaskClient, query: str) -> tuple[object, ...]:
     found = client.get("/api/search", query_string={"q": query, "facets": "1"}).get_json()
-    return (found["total"], found["hits"], found.get("suggestion"), found.get("facets"))
+    # The words a hit lacks are the asker's own: the rest must not depend on them.
+    hits = [{k: v for k, v in h.items() if k != "missing"} for h in found["hits"]]
+    return (found["total"], hits, found.get("suggestion"), found.get("facets"), found["moments"])
 
 
-def test_search_tells_visitors_nothing_of_private_or_unlisted_words(app: Flask) -> None:
+def test_search_tells_visitors_nothing_of_private_or_unlisted_words(keyword_app: Flask) -> None:
+    app = keyword_app
     visitor, staff = client_as(app, "anonymous"), client_as(app, "staff")
     # "parcels" and "kettle" are said only in the unlisted talk, "country" only in the private.
     for word in ("parcels", "kettle", "country"):
@@ -187,7 +209,9 @@ def test_search_tells_visitors_nothing_of_private_or_unlisted_words(app: Flask) 
         assert word not in page.replace(typo, ""), typo
     # A word only others say changes no number a visitor sees: the same as a word said nowhere.
     nowhere = _answer(visitor, "zzqxjv people")
-    assert nowhere[:2] == (0, [])
+    # (Moments with some of the words: "people", never the word no one said.)
+    raw = visitor.get("/api/search?q=zzqxjv+people").get_json()["hits"]
+    assert raw and all(h["missing"] == ["zzqxjv"] for h in raw)
     for word in ("parcels", "country", "americans", "kettle"):
         assert _answer(visitor, f"{word} people") == nowhere, word
     # And the public words are found, counted only in the public recording.
@@ -219,3 +243,33 @@ def test_an_index_from_before_visibility_is_rebuilt(tmp_path: Path, mixed_config
         assert services.index.search("country").hits
     finally:
         services.close()
+
+
+def test_metadata_examples_and_browsing_tell_visitors_only_of_public_recordings(
+    keyword_app: Flask,
+) -> None:
+    """Recordings found by title or event, the empty page's examples, events, speakers and
+    recent recordings, related words and moments with some of the words: for a visitor, all
+    of them come from the public recording alone."""
+    app = keyword_app
+    visitor, staff = client_as(app, "anonymous"), client_as(app, "staff")
+    for query in ("secret address", "unlisted talk", "board", "secret", "unlisted"):
+        doc = visitor.get(f"/api/search?q={query}").get_json()
+        assert doc["recordings"] == [] and doc["hits"] == [], query
+        page = visitor.get(f"/search?q={query}").get_data(as_text=True)
+        assert "Secret address" not in page and "Unlisted talk" not in page, query
+        assert staff.get(f"/api/search?q={query}").get_json()["recordings"], query
+    assert visitor.get("/api/search?q=public+panel").get_json()["recordings"]
+    for url in ("/search", "/search?q=zebra+crossing", "/search?q=parcel"):
+        page = visitor.get(url).get_data(as_text=True)
+        assert "Secret address" not in page and "Unlisted talk" not in page, url
+        assert "Board" not in page and "parcels" not in page and "americans" not in page, url
+    assert "Secret address" in staff.get("/search").get_data(as_text=True)
+    # Moments with some of the words: the same for a private word as for one said nowhere.
+    nowhere = visitor.get("/api/search?q=zzqxjv+digital").get_json()
+    private = visitor.get("/api/search?q=americans+digital").get_json()
+    assert nowhere["total"] == private["total"] and nowhere["moments"] == private["moments"]
+    # Related words come from the public recording alone: "parcels" (unlisted) is not one.
+    related = visitor.get("/api/search?q=parcel").get_json().get("related", [])
+    assert not {"parcels", "parcel"} & set(related), related
+    assert "parcels" in staff.get("/api/search?q=parcelz").get_json().get("suggestion", "")

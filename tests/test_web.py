@@ -84,12 +84,51 @@ def test_recording_page_has_player_captions_transcript_and_discovery(client: Fla
         assert f"/api/recordings/{rid}/transcript.{fmt}?download=1" in page
 
 
-def test_clip_page_shows_only_its_part(client: FlaskClient) -> None:
+def test_clip_page_shows_only_its_part(app: Flask, client: FlaskClient) -> None:
     rid = talk_id(client)
     page = client.get(f"/r/{rid}?start=25&end=30").get_data(as_text=True)
-    assert 'data-start="25.0"' in page and 'data-end="30.0"' in page
+    # The page plays the whole sentences around 25..30 s, the range the download cuts.
+    segments = app.extensions["recall"].catalog.segments(rid)
+    start, end = clip_edges(
+        segments, 25, 30, ids(client)["Online gatherings people enjoy"]["duration"]
+    )
+    assert f'data-start="{start}"' in page and f'data-end="{end}"' in page
     assert "surprised" in page and "webinar is not a lecture" not in page
-    assert "Copy embed code" in page and f"/r/{rid}/clip.mp4?start=25&amp;end=30" in page
+    assert (
+        "Copy embed code" in page and f"/r/{rid}/clip.mp4?start={start:g}&amp;end={end:g}" in page
+    )
+
+
+def test_clip_from_a_hit_is_its_sentence_in_page_title_captions_and_oembed(
+    client: FlaskClient,
+) -> None:
+    rid = talk_id(client)
+    hits = client.get("/api/search?q=what+surprised+you+this+week&limit=1").get_json()["hits"]
+    hit = hits[0]
+    search = client.get("/search?q=what+surprised+you+this+week").get_data(as_text=True)
+    # The hit's clip link is its sentence, unpadded; the hit has a visible timed link too.
+    assert f"?start={hit['start']:g}&amp;end={hit['end']:g}" in search
+    assert f'class="hit-open" href="/r/{rid}?t=' in search
+    assert f">Open at {clock(hit['start'])}</a>" in search
+    url = f"/r/{rid}?start={hit['start']:g}&end={hit['end']:g}"
+    page = client.get(url).get_data(as_text=True)
+    span = f"{clock(hit['start'])}–{clock(hit['end'])}"
+    assert f"<title>Online gatherings people enjoy ({span}) · Recall</title>" in page
+    # "Transcript of the clip" and the link preview's quote hold the hit's sentence alone.
+    assert page.count('class="cue"') == 1 and "surprised" in page
+    track = f"/api/recordings/{rid}/transcript.vtt?start={hit['start']:g}&amp;end={hit['end']:g}"
+    assert track + "&amp;times=recording" in page
+    vtt = client.get(
+        f"/api/recordings/{rid}/transcript.vtt?start={hit['start']:g}&end={hit['end']:g}"
+        "&times=recording"
+    ).get_data(as_text=True)
+    assert vtt.count(" --> ") == 1 and "surprised" in vtt
+    assert f"{clock(hit['start'])}" in page
+    oembed = client.get(
+        f"/oembed?url=http://localhost/r/{rid}%3Fstart%3D{hit['start']:g}%26end%3D{hit['end']:g}"
+    ).get_json()
+    assert oembed["title"] == f"Online gatherings people enjoy ({span})"
+    assert "surprised" in oembed["quote"]
 
 
 @pytest.mark.parametrize(
@@ -104,7 +143,9 @@ def test_bad_times_are_a_clear_400(client: FlaskClient, query: str) -> None:
 def test_times_past_the_end_are_clamped(client: FlaskClient) -> None:
     duration = ids(client)["Online gatherings people enjoy"]["duration"]
     page = client.get(f"/r/{talk_id(client)}?start=60&end=9999").get_data(as_text=True)
-    assert f'data-end="{duration}' in page
+    # Clamped to the recording, then snapped to the end of its last sentence.
+    end = float(page.split('data-end="')[1].split('"')[0])
+    assert 60 < end <= duration
     late = client.get(f"/r/{talk_id(client)}?t=2h").get_data(as_text=True)
     assert f'data-t="{duration}' in late
 
@@ -145,9 +186,10 @@ def test_media_serves_ranges_with_validators_and_caching(client: FlaskClient) ->
 
 def test_api_search_matches_the_cli_shape(client: FlaskClient) -> None:
     doc = client.get("/api/search?q=ask+not+what+your+country").get_json()
-    assert set(doc) == {"query", "total", "hits"}
+    # The contract's three keys, extended (never changed).
+    assert set(doc) == {"query", "total", "hits", "recordings", "page", "pages", "moments"}
     hit = doc["hits"][0]
-    assert set(hit) == {"recording_id", "title", "start", "end", "text", "snippet", "url"}
+    assert set(hit) >= {"recording_id", "title", "start", "end", "text", "snippet", "url"}
     assert hit["url"].startswith(f"/r/{hit['recording_id']}?t=")
     assert client.get("/api/search?q=AND").status_code == 400
     assert client.get("/api/search?q=country&limit=x").status_code == 400
@@ -155,11 +197,46 @@ def test_api_search_matches_the_cli_shape(client: FlaskClient) -> None:
     assert filtered["hits"] == []
 
 
+def test_recordings_are_found_by_speaker_title_and_event(client: FlaskClient) -> None:
+    for query, field in (("Kennedy", "speakers"), ("inaugural", "title"), ("kenedy", "speakers")):
+        doc = client.get(f"/api/search?q={query}").get_json()
+        assert [m["title"] for m in doc["recordings"]] == ["Inaugural address"], query
+        assert field in doc["recordings"][0]["matched"]
+    page = client.get("/search?q=Kennedy").get_data(as_text=True)
+    assert "Recordings" in page and "<mark>Kennedy</mark>" in page
+    assert "Nothing was said" not in page and "/?speaker=John+F.+Kennedy" in page
+    assert client.get("/api/search?q=country").get_json()["recordings"] == []
+
+
+def test_search_pages_and_counts_add_up(client: FlaskClient) -> None:
+    doc = client.get("/api/search?q=people&limit=1&page=2").get_json()
+    assert doc["page"] == 2 and doc["pages"] >= 2 and len(doc["hits"]) == 1
+    assert doc["moments"]["total"] == doc["total"]
+    assert client.get("/api/search?q=people&page=0").status_code == 400
+    assert client.get("/api/search?q=people&page=x").status_code == 400
+    page = client.get("/search?q=people").get_data(as_text=True)
+    assert "of about" not in page or "Showing" in page
+    rid = talk_id(client)
+    own = client.get(f"/search?q=people&recording={rid}").get_data(as_text=True)
+    assert f'data-recording="{rid}"' in own
+
+
+def test_a_fruitless_or_empty_search_offers_ways_on(client: FlaskClient) -> None:
+    empty = client.get("/search").get_data(as_text=True)
+    assert 'href="/search?q=' in empty and "Recent recordings" in empty
+    assert "Events" in empty and "/?event=" in empty
+    none = client.get("/search?q=zebra+crossing").get_data(as_text=True)
+    assert "Nothing was said about" in none and 'name="sort"' not in none
+    assert "/?event=" in none
+    partial = client.get("/search?q=people+zebra").get_data(as_text=True)
+    assert "Moments with some of your words" in partial and "<del>zebra</del>" in partial
+
+
 def test_api_recordings_and_transcripts(client: FlaskClient) -> None:
     rid = talk_id(client)
     listed = ids(client)["Online gatherings people enjoy"]
     assert set(listed) == {"id", "title", "event", "speakers", "recorded_on", "duration",
-                           "status", "visibility"}  # fmt: skip
+                           "status", "visibility", "transcript"}  # fmt: skip
     detail = client.get(f"/api/recordings/{rid}").get_json()
     assert detail["segments"] >= 8 and detail["media"]["video_codec"] == "vp9"
     vtt = client.get(f"/api/recordings/{rid}/transcript.vtt")
@@ -174,15 +251,19 @@ def test_api_recordings_and_transcripts(client: FlaskClient) -> None:
     assert "\n00:00:0" in clip and "surprised" in clip and "lecture" not in clip
 
 
-def test_oembed_for_recordings_and_clips(client: FlaskClient) -> None:
+def test_oembed_for_recordings_and_clips(app: Flask, client: FlaskClient) -> None:
     rid = talk_id(client)
+    segments = app.extensions["recall"].catalog.segments(rid)
+    duration = ids(client)["Online gatherings people enjoy"]["duration"]
+    start, end = clip_edges(segments, 25, 30, duration)
     whole = client.get(f"/oembed?url=http://localhost/r/{rid}&format=json").get_json()
     assert whole["version"] == "1.0" and whole["type"] == "video"
     assert whole["title"] == "Online gatherings people enjoy"
     assert f"/embed/{rid}?captions=1" in whole["html"] and whole["width"] == 640
     clip = client.get(f"/oembed?url=http://localhost/r/{rid}%3Fstart%3D25%26end%3D30").get_json()
-    assert "start=25&amp;end=30" in clip["html"]
-    assert clip["thumbnail_url"].endswith(f"/media/{rid}/still.jpg?t=25")
+    # The embed plays, and the thumbnail shows, the clip the page plays: whole sentences.
+    assert f"start={start:g}&amp;end={end:g}" in clip["html"]
+    assert clip["thumbnail_url"].endswith(f"/media/{rid}/still.jpg?t={start:g}")
     assert "surprised" in clip["quote"]
     assert client.get(f"/oembed?url=http://localhost/r/{rid}&format=xml").status_code == 501
     small = client.get(f"/oembed?url=http://localhost/r/{rid}&maxwidth=320&maxheight=900")
@@ -230,3 +311,50 @@ def test_pages_are_light(client: FlaskClient) -> None:
     assets = sum(len(client.get(f"/static/{n}").data) for n in ("recall.css", "player.js"))
     for url in ("/", "/search?q=online+gatherings", f"/r/{rid}"):
         assert len(client.get(url).data) + assets < 200_000
+
+
+def test_moments_page_lists_every_hit_with_open_links_and_an_oembed(client: FlaskClient) -> None:
+    both = {r["id"] for r in client.get("/api/recordings").get_json()}
+    hits = client.get("/api/search?q=ask&limit=60").get_json()["hits"]
+    assert {h["recording_id"] for h in hits} == both  # the query finds both recordings
+    page = client.get("/moments?q=ask").get_data(as_text=True)
+    assert page.count('class="moment"') == len(hits)
+    for h in hits:
+        assert f"/r/{h['recording_id']}?t={h['start']:g}" in page
+        assert f">Open at {clock(h['start'])}</a>" in page
+    in_order = client.get("/moments?q=ask&order=recording").get_data(as_text=True)
+    assert in_order.count('class="moment"') == len(hits)
+    assert client.get("/moments?q=ask&order=worst").status_code == 400
+    search = client.get("/search?q=ask").get_data(as_text=True)
+    assert 'href="/moments?q=ask"' in search and "Play all" in search
+    embed = client.get("/embed/moments?q=ask")
+    assert (
+        embed.status_code == 200 and "frame-ancestors *" in embed.headers["Content-Security-Policy"]
+    )
+    answer = client.get("/oembed?url=http://localhost/moments%3Fq%3Dask").get_json()
+    assert "/embed/moments?q=ask" in answer["html"] and answer["title"] == "Moments: ask"
+    assert "Nothing to search" in client.get("/moments?q=AND+OR+(").get_data(as_text=True)
+    assert "Search first" in client.get("/moments").get_data(as_text=True)
+
+
+def test_moments_hide_a_private_recordings_moments_from_visitors(
+    app: Flask, client: FlaskClient
+) -> None:
+    from dataclasses import replace
+
+    from ingest.manage import update_metadata
+    from library.models import Visibility
+
+    services = app.extensions["recall"]
+    jfk = ids(client)["Inaugural address"]["id"]
+    meta = services.catalog.get(jfk).meta
+    update_metadata(services.pipeline, jfk, replace(meta, visibility=Visibility.PRIVATE))
+    try:
+        for url in ("/moments?q=ask", "/embed/moments?q=ask&order=recording"):
+            page = client.get(url).get_data(as_text=True)
+            assert jfk not in page and "Inaugural" not in page and 'class="moment"' in page
+        answer = client.get("/oembed?url=http://localhost/moments%3Fq%3Dask").get_json()
+        assert jfk not in answer.get("thumbnail_url", "")
+    finally:
+        update_metadata(services.pipeline, jfk, meta)
+    assert jfk in client.get("/moments?q=ask").get_data(as_text=True)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from ingest.captions import WRITERS
-from library.clips import clip_edges
-from library.errors import BadParameter
+from library.errors import BadParameter, TranscriptNotPublished
 from web.auth import current_staff
 from web.downloads import attachment, file_name
-from web.pages import clip_title, embed_snippet, search_options
-from web.present import ClipRange, clip_range, segments_in, shift
+from web.pages import clip_title, embed_snippet, moments_data, search_options
+from web.present import clip_range, embed_code, segments_in, shift, snapped
 from web.services import services
 from web.shapes import detail_json, results_json, summary_json, visitor_json
 
@@ -53,22 +53,30 @@ def recordings() -> Response:
 def recording(recording_id: str) -> Response:
     user = current_staff()
     found = services().viewable(recording_id, user)
-    detail = detail_json(found, len(services().catalog.segments(recording_id)))
+    detail = detail_json(found, len(services().readable_segments(found, user) or []))
     return jsonify(detail if user is not None else visitor_json(detail))
 
 
 @bp.get("/api/recordings/<recording_id>/transcript.<fmt>")
 def transcript(recording_id: str, fmt: str) -> Response:
-    """The transcript, or with ``?start=&end=`` a clip's part of it, its times from 0."""
+    """The transcript, or with ``?start=&end=`` a clip's part of it, its times from 0.
+
+    ``times=recording`` keeps the recording's times: the caption track of a clip page, which
+    plays the clip inside the whole recording, shows none of the neighbouring sentences.
+    """
     if fmt not in WRITERS:
         abort(404)
     found = services().viewable(recording_id, current_staff())
-    segments = services().catalog.segments(recording_id)
+    segments = services().readable_segments(found, current_staff())
+    if segments is None:
+        raise TranscriptNotPublished(recording_id)
     clip = clip_range(request.args.get("start"), request.args.get("end"), found.duration)
+    clip = snapped(clip, segments, found.duration)
     if clip is not None:
         # The captions of the clip file the same range downloads: whole sentences, from 0.
-        start, end = clip_edges(segments, clip.start, clip.end, found.duration)
-        segments = shift(segments_in(segments, ClipRange(start, end)), start)
+        segments = segments_in(segments, clip)
+        if request.args.get("times") != "recording":
+            segments = shift(segments, clip.start)
     text = io.StringIO()
     WRITERS[fmt](segments, text, found)
     response = Response(text.getvalue(), mimetype=_MIMETYPES[fmt])
@@ -94,15 +102,18 @@ def _fit(max_width: str | None, max_height: str | None) -> tuple[int, int]:
 
 
 def _target(url: str) -> tuple[str, dict[str, str]]:
-    """(recording id, query) of one of this site's recording, clip or embed URLs."""
+    """(recording id, query) of one of this site's recording, clip or embed URLs; the id is
+    "" for a moments playlist."""
     try:
         parts = urlsplit(url)
     except ValueError as e:  # "http://[x": an IPv6 host never closed
         raise BadParameter("url", url, "not a URL") from e
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.path.rstrip("/") in ("/moments", "/embed/moments"):
+        return "", query  # a moments playlist
     path = parts.path.rstrip("/").split("/")
     if len(path) != 3 or path[1] not in {"r", "embed"} or not path[2]:
-        raise BadParameter("url", url, "not a recording, clip or embed URL of this site")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        raise BadParameter("url", url, "not a recording, clip, moments or embed URL of this site")
     return path[2], query
 
 
@@ -112,10 +123,15 @@ def oembed() -> Response | tuple[Response, int]:
     if request.args.get("format", "json") != "json":
         return jsonify({"error": "Not implemented", "message": "only format=json"}), 501
     recording_id, query = _target(request.args.get("url", ""))
+    if recording_id == "":
+        return _moments_oembed(query)
     found = services().viewable(recording_id, current_staff())
-    clip = clip_range(query.get("start"), query.get("end"), found.duration)
+    every = services().catalog.segments(recording_id)
+    clip = snapped(
+        clip_range(query.get("start"), query.get("end"), found.duration), every, found.duration
+    )
     start = clip.start if clip else 0.0
-    segments = segments_in(services().catalog.segments(recording_id), clip)
+    segments = segments_in(services().readable_segments(found, current_staff()) or [], clip)
     width, height = _fit(request.args.get("maxwidth"), request.args.get("maxheight"))
     limited = bool(request.args.get("maxwidth") or request.args.get("maxheight"))
     _, code = embed_snippet(found, clip, width if limited else None)
@@ -138,3 +154,28 @@ def oembed() -> Response | tuple[Response, int]:
             "quote": " ".join(s.text for s in segments[:3]) if clip else "",
         }
     )
+
+
+def _moments_oembed(query: dict[str, str]) -> Response:
+    """oEmbed for a moments playlist: the moments the asker's own /moments shows."""
+    data = moments_data(query)
+    src = url_for("pages.embed_moments", _external=True, **data["params"])
+    width, height = _fit(request.args.get("maxwidth"), request.args.get("maxheight"))
+    limited = bool(request.args.get("maxwidth") or request.args.get("maxheight"))
+    answer: dict[str, Any] = {
+        "version": "1.0",
+        "type": "video",
+        "provider_name": "Recall",
+        "provider_url": url_for("pages.library", _external=True),
+        "title": data["moments_title"],
+        "html": embed_code(src, data["moments_title"], width if limited else None),
+        "width": width,
+        "height": height,
+    }
+    if data["hits"]:
+        first = data["hits"][0]
+        answer["thumbnail_url"] = url_for(
+            "media.still", recording_id=first.recording_id, t=f"{first.start:g}", _external=True
+        )
+        answer.update(thumbnail_width=1280, thumbnail_height=720)
+    return jsonify(answer)

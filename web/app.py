@@ -29,9 +29,24 @@ from library.errors import (
     NotFound,
     QueryError,
     RecallError,
+    TooManyRequests,
 )
 from library.timecode import clock
-from web import api, auth, manage, media, pages, staff, uploads
+from web import (
+    api,
+    auth,
+    glossary,
+    health,
+    manage,
+    media,
+    metrics,
+    pages,
+    present,
+    replace,
+    review,
+    staff,
+    uploads,
+)
 from web.auth import current_staff
 from web.services import Services, open_services, public_url
 
@@ -89,6 +104,11 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.register_blueprint(staff.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(replace.bp)
+    app.register_blueprint(health.bp)
+    metrics.init_app(app)
+    app.register_blueprint(glossary.bp)
     app.register_error_handler(RecallError, _recall_error)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(_start_timer)
@@ -96,7 +116,9 @@ def create_app(config: Config | None = None, opened: Services | None = None) -> 
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.globals["clip_query"] = pages.clip_query
     app.jinja_env.filters["combine_args"] = pages.combine_args
+    app.jinja_env.filters["marked"] = present.marked
     app.jinja_env.globals["current_staff"] = auth.current_staff
+    app.jinja_env.globals["open_suggestion_count"] = review.open_suggestion_count
     return app
 
 
@@ -123,6 +145,9 @@ def _recall_error(e: RecallError) -> tuple[Any, int] | tuple[Any, int, dict[str,
         return body, status, {"Retry-After": str(e.retry_after)}
     if isinstance(e, InsufficientStorage):
         return _error(507, "Insufficient storage", str(e))
+    if isinstance(e, TooManyRequests):
+        body, status = _error(429, "Too many requests", str(e))
+        return body, status, {"Retry-After": str(e.retry_after)}
     if isinstance(e, MediaError):
         return _error(500, "Media error", f"{e.reason}")
     return _error(500, "Error", str(e))

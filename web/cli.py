@@ -9,8 +9,6 @@ import json
 import logging
 import os
 import re
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,14 +20,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from index.search import SearchOptions
+from index.search import MAX_PAGE, SearchOptions
 from ingest.captions import WRITERS
+from ingest.liveness import beacon
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, Role, Status, Visibility
 from library.storage import atomic_text
 from library.timecode import clock
+from web import ops
 from web.app import create_app
+from web.cli_review import add_commands
+from web.glossary_cli import glossary
 from web.metadata import (
     MEDIA_EXTENSIONS,
     find_row,
@@ -41,6 +43,7 @@ from web.metadata import (
 from web.progress import Reporter
 from web.services import Services, open_services
 from web.shapes import detail_json, results_json, summary_json
+from web.supervise import WorkerSupervisor, worker_command
 
 EXIT_FAILED = 1  # some file did not ingest
 EXIT_USAGE = 2  # bad arguments, configuration or query
@@ -256,12 +259,18 @@ def worker(once: bool, workers: int | None, interval: float) -> None:
             consumer = jobs.consumer(count)
             consumer.max_delay = interval
             err.print(Text(f"Waiting for jobs in {services.config.data_dir} (Ctrl-C stops)"))
-            consumer.run()
+            with beacon(services.config.data_dir):  # the site's "no worker is running" notice
+                consumer.run()
     if failed and once:
         sys.exit(EXIT_FAILED)
 
 
 # -- search -------------------------------------------------------------------------------------
+
+
+def base_url(services: Services) -> str:
+    # Without a base_url: the address `recall serve` listens on by default.
+    return (services.config.library.base_url or "http://127.0.0.1:8000").rstrip("/")
 
 
 def _snippet_text(snippet: str) -> Text:
@@ -286,6 +295,11 @@ def _snippet_text(snippet: str) -> Text:
     show_default=True,
     help="Best match first, or newest recording first.",
 )
+@click.option("--tag", help="Only recordings with this tag.")
+@click.option(
+    "--page", default=1, show_default=True, type=click.IntRange(1, MAX_PAGE),
+    help="Which page of LIMIT moments.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def search(
     query: str,
@@ -295,9 +309,12 @@ def search(
     recorded_from: str | None,
     recorded_to: str | None,
     sort: str,
+    tag: str | None,
+    page: int,
     as_json: bool,
 ) -> None:
-    """Find the moments where QUERY was said.
+    """Find the moments where QUERY was said, and the recordings whose title, speakers,
+    event, tags or description hold its words.
 
     Words are matched with their variants (letting, let, lets); "quoted words" must be said
     in that order; a question ("what was said about ...") searches for its topic; a
@@ -311,23 +328,32 @@ def search(
         recorded_from=parse_date(recorded_from or "", "--from"),
         recorded_to=parse_date(recorded_to or "", "--to"),
         sort=sort,
+        tag=tag,
+        page=page,
     )
     results = services.index.search(query, limit=limit, options=options)
     if as_json:
         click.echo(json.dumps(results_json(results), ensure_ascii=False, indent=1))
         return
+    for match in results.recordings:
+        out.print(Text(f"Recording: {match.title}", style="bold") + Text(
+            f"  ({', '.join(match.matched)})  {base_url(services)}{match.url}", style="dim"
+        ))  # fmt: skip
     if results.corrected:
-        err.print(Text(f"Nothing for {query!r}; showing moments for {results.suggestion!r}."))
+        err.print(Text(f"Spelling corrected: showing moments for {results.suggestion!r}."))
     elif results.suggestion:
         err.print(Text(f"Did you mean {results.suggestion!r}?"))
     if not results.hits:
         err.print(Text(f"No moments found for {query!r}."))
+        if results.related:
+            err.print(Text(f"Words that were said: {', '.join(results.related)}"))
         return
-    # Without a base_url: the address `recall serve` listens on by default.
-    base = (services.config.library.base_url or "http://127.0.0.1:8000").rstrip("/")
+    base = base_url(services)
     shown = len(results.hits)
-    more = f", of about {results.total:,} matches" if results.total > shown else ""
-    out.print(Text(f"{shown} moment(s) for {query!r}{more}", style="dim"))
+    about = "about " if results.estimated else ""
+    more = f" of {about}{results.total:,}" if results.total > shown else ""
+    pages = f", page {results.page} of {results.pages}" if results.pages > 1 else ""
+    out.print(Text(f"{shown}{more} moment(s) for {query!r}{pages}", style="dim"))
     for hit in results.hits:
         heading = Text(hit.title, style="bold")
         if hit.event:
@@ -494,6 +520,9 @@ def user_remove(email: str) -> None:
     err.print(Text(f"Removed {email}."))
 
 
+cli.add_command(glossary)
+
+
 @cli.command()
 def reindex() -> None:
     """Rebuild the search index from the catalog alone."""
@@ -511,7 +540,8 @@ def reindex() -> None:
     "with_worker",
     default=True,
     show_default=True,
-    help="Also run a `recall worker` process for uploads (stopped with the site).",
+    help="Also run a `recall worker` process for uploads (started again if it dies, "
+    "stopped with the site).",
 )
 def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     """Start the site (waitress, a production WSGI server), and a worker beside it."""
@@ -520,36 +550,24 @@ def serve(host: str, port: int, threads: int, with_worker: bool) -> None:
     state = _state()
     config = state.services.config
     app = create_app(config, state.services)
-    child = _start_worker(state.config_path) if with_worker else None
+    supervisor = WorkerSupervisor(worker_command(state.config_path)) if with_worker else None
+    if supervisor is not None:
+        supervisor.start()
     err.print(Text(f"Recall is serving {config.data_dir} at http://{host}:{port}/ (Ctrl-C stops)"))
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="Recall")
     except KeyboardInterrupt:
         err.print(Text("Stopped."))
     finally:
-        if child is not None:
-            child.terminate()
-            child.wait(timeout=30)
+        if supervisor is not None:
+            supervisor.stop()
 
 
-def _start_worker(config_path: Path | None) -> subprocess.Popen[bytes]:
-    """``recall worker`` as a child process: the model's memory stays out of the site's
-    process, and a crash of one does not take the other down. It dies with the site."""
-    args = [sys.executable, "-m", "web"]
-    if config_path is not None:
-        args += ["--config", str(config_path.resolve())]
-    return subprocess.Popen([*args, "worker"], preexec_fn=_die_with_parent)
+ops.register(cli)
 
 
-def _die_with_parent() -> None:
-    """In the child: Linux sends SIGTERM when the parent ends, even by kill -9."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the child is stopped by terminate() only
-        pass
+# Commands kept in their own module.
+add_commands(cli, lambda: _state().services, err)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from ingest.edits import Cue
 from library.errors import BadParameter
 from library.models import Recording, RecordingMeta, Visibility
 from web.auth import staff_required
+from web.glossary import mark_unsure
 from web.metadata import MEDIA_EXTENSIONS, parse_date, parse_visibility, split_list
 from web.services import services
 from web.shapes import detail_json
@@ -88,10 +89,12 @@ def _cues(body: Any) -> tuple[list[Cue], int | None]:
 
 def _transcript_json(recording: Recording) -> dict[str, Any]:
     segments = services().catalog.segments(recording.id)
-    return transcript_document(segments, recording) | {
+    doc = transcript_document(segments, recording) | {
         "version": recording.transcript_version,
         "can_undo": recording.can_undo,
     }
+    mark_unsure(doc, segments, recording)
+    return doc
 
 
 # -- pages --------------------------------------------------------------------------------------

@@ -6,12 +6,15 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
+from index.hits import snippet
+from index.schema import index_terms
+from library.clips import clip_edges, mostly_within
 from library.errors import BadParameter
 from library.models import SearchHit, Segment
 from library.timecode import parse_time
 
-# A clip made from a search hit starts and ends this far outside the sentence around it.
-CLIP_PADDING = 0.5
 # Hits shown per recording on a results page; the best recording comes first.
 HITS_PER_RECORDING = 3
 
@@ -54,6 +57,16 @@ def clip_range(start: str | None, end: str | None, duration: float) -> ClipRange
     return ClipRange(begin, finish)
 
 
+def snapped(
+    clip: ClipRange | None, segments: Sequence[Segment], duration: float
+) -> ClipRange | None:
+    """The clip as it is played, cut, captioned and titled: ``clip`` snapped to whole sentences
+    by :func:`library.clips.clip_edges`, the one place that decides a clip's edges."""
+    if clip is None:
+        return None
+    return ClipRange(*clip_edges(segments, clip.start, clip.end, duration))
+
+
 def embed_code(src: str, title: str, max_width: int | None = None) -> str:
     """The HTML another site pastes to show a player: the "Copy embed code" box and oEmbed's
     ``html`` both. A 16:9 box as wide as its column (the padding, a percentage of the width,
@@ -71,8 +84,12 @@ def embed_code(src: str, title: str, max_width: int | None = None) -> str:
 
 
 def hit_clip(hit: SearchHit, duration: float) -> ClipRange:
-    """The range a hit's "clip" action offers: its sentence edges (a hit is one cue), padded."""
-    return ClipRange(max(0.0, hit.start - CLIP_PADDING), min(duration, hit.end + CLIP_PADDING))
+    """The range a hit's "clip" action offers: the hit's own sentence (or passage), unpadded.
+
+    A hit's times are its sentences' edges, so the clip page's snapping keeps them; padding
+    would reach into the neighbouring sentences and snap them in.
+    """
+    return ClipRange(max(0.0, hit.start), min(duration, max(hit.start, hit.end)))
 
 
 @dataclass(frozen=True)
@@ -97,11 +114,18 @@ def group_hits(
 
 
 def segments_in(segments: Sequence[Segment], clip: ClipRange | None) -> list[Segment]:
+    """The sentences a clip shows in its transcript and captions: those mostly inside it."""
     if clip is None:
         return list(segments)
-    return [s for s in segments if s.end > clip.start and s.start < clip.end]
+    return mostly_within(segments, clip.start, clip.end)
 
 
 def shift(segments: Sequence[Segment], by: float) -> list[Segment]:
     """Segments with times moved by ``-by``: a clip's own captions start at 0."""
     return [Segment(max(0.0, s.start - by), max(0.0, s.end - by), s.text) for s in segments]
+
+
+def marked(text: str, query: str) -> Markup:
+    """``text`` escaped, with the words of ``query`` (stemmed as search matches them) in a
+    ``<mark>``: what matched in a recording's title, speakers, event or tags."""
+    return Markup(snippet(text, set(index_terms(query))))

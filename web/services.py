@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
+from index import examples
 from index.search import TranscriptIndex, rebuild_index
 from index.semantic import SemanticIndex, is_installed
 from ingest.clips import cut_clip, grab_frame
@@ -18,7 +19,7 @@ from library.catalog import Catalog
 from library.clips import clip_edges, still_time
 from library.config import Config
 from library.errors import BadParameter, ConfigError, MediaError, NotFound, RecordingNotFound
-from library.models import Recording, User, can_open, visibilities_for
+from library.models import Recording, Segment, User, can_open, can_read_words, visibilities_for
 from library.storage import Storage
 from library.users import Users
 from web.cuts import CACHE_FOLDER, CutCache
@@ -44,6 +45,19 @@ class Clip:
     end: float
 
 
+@dataclass(frozen=True)
+class StartingPoints:
+    examples: tuple[str, ...]
+    events: tuple[str, ...]
+    speakers: tuple[str, ...]
+    recent: tuple[Recording, ...]
+
+
+# Recent recordings an empty search page lists, and example questions it offers.
+_RECENT = 6
+_EXAMPLES = 4
+
+
 @dataclass
 class Services:
     config: Config
@@ -61,8 +75,11 @@ class Services:
     def rebuild_index(self) -> int:
         semantic = self.index.semantic
         self.index.close()
-        count = rebuild_index(self.config.index_dir, self.catalog.iter_transcripts(), semantic)
-        self.index = TranscriptIndex(self.config.index_dir, semantic)
+        publish = self.config.library.publish_mode
+        count = rebuild_index(
+            self.config.index_dir, self.catalog.iter_transcripts(), semantic, publish
+        )
+        self.index = TranscriptIndex(self.config.index_dir, semantic, publish)
         self.pipeline.index = self.index
         return count
 
@@ -77,6 +94,14 @@ class Services:
             raise RecordingNotFound(recording_id)
         return recording
 
+    def readable_segments(self, recording: Recording, user: User | None) -> list[Segment] | None:
+        """The transcript of a recording ``user`` opened, or None while its words are not
+        published to them ([library] publish = "after review"). Every page, file and API
+        route that shows words gets them here."""
+        if not can_read_words(user, recording, self.config.library.publish_mode):
+            return None
+        return self.catalog.segments(recording.id)
+
     def listed(self, user: User | None) -> list[Recording]:
         """The finished recordings ``user`` sees in the library, oldest first: public ones for
         visitors, all of them for staff."""
@@ -86,6 +111,24 @@ class Services:
             for r in self.catalog.recordings()
             if r.meta.visibility in shown and r.status.is_finished
         ]
+
+    def starting_points(self, user: User | None) -> StartingPoints:
+        """What an empty or fruitless search page offers ``user``: example questions from the
+        words of the newest recordings, the events and speakers to browse, recent recordings;
+        all of them from the recordings ``user`` may search (public ones for visitors)."""
+        shown = [
+            r
+            for r in self.listed(user)
+            if r.meta.visibility.value in self.search_visibilities(user)
+        ]
+        recent = sorted(shown, key=lambda r: r.created_at, reverse=True)[:_RECENT]
+        texts = ([s.text for s in self.catalog.segments(r.id)] for r in recent)
+        return StartingPoints(
+            examples=tuple(examples.phrases(texts)[:_EXAMPLES]),
+            events=tuple(sorted({r.meta.event for r in shown if r.meta.event})),
+            speakers=tuple(sorted({s for r in shown for s in r.meta.speakers})),
+            recent=tuple(recent),
+        )
 
     def search_visibilities(self, user: User | None) -> tuple[str, ...]:
         return tuple(v.value for v in visibilities_for(user))
@@ -181,7 +224,7 @@ def _semantic(config: Config) -> SemanticIndex | None:
     if not is_installed():
         if config.index.semantic == "on":
             raise ConfigError(
-                "index.semantic", "is on, but needs: pip install 'recall-sessions[semantic]'"
+                "index.semantic", "is on, but its model is missing: pip install recall-sessions"
             )
         return None
     return SemanticIndex(config.vectors_dir)
@@ -191,7 +234,7 @@ def open_services(config: Config) -> Services:
     """Open the catalog, storage and index; an index from an older Recall is rebuilt."""
     catalog = Catalog(config.database_url)
     storage = Storage(config.media_dir)
-    index = TranscriptIndex(config.index_dir, _semantic(config))
+    index = TranscriptIndex(config.index_dir, _semantic(config), config.library.publish_mode)
     pipeline = Pipeline(config, catalog, storage, index)
     jobs = JobQueue(config, catalog, pipeline)
     services = Services(config, catalog, storage, index, pipeline, Users(catalog), jobs)

@@ -10,14 +10,20 @@ from library.models import Recording, SearchResults, recording_url
 
 
 def results_json(results: SearchResults) -> dict[str, Any]:
-    """``recall search --json`` and ``/api/search``. Beyond the contract's three keys,
-    "suggestion" and "corrected" appear only when a word was misspelled, and "facets" only
-    when they were asked for."""
+    """``recall search --json`` and ``/api/search``. Beyond the contract's three keys:
+    "recordings" (found by their title, speakers, event, tags or description; an empty list
+    when none), "page" and "pages", "moments" (how many are listed, how many exist, whether
+    that is an estimate, how many each recording has); "suggestion" and "corrected" only
+    when a word was misspelled, "related" only when nothing was found, "facets" only when
+    asked for. Each hit also names the recording's speakers, where the transcript labels
+    it the sentence's own speaker, and the words of the query it lacks ("missing")."""
     extra: dict[str, Any] = {}
     if results.suggestion:
         extra.update(suggestion=results.suggestion, corrected=results.corrected)
     if results.facets:
         extra["facets"] = results.facets
+    if results.related:
+        extra["related"] = list(results.related)
     return {
         "query": results.query,
         "total": results.total,
@@ -30,9 +36,32 @@ def results_json(results: SearchResults) -> dict[str, Any]:
                 "text": h.text,
                 "snippet": h.snippet,
                 "url": h.url,
+                "speakers": list(h.speakers),
+                "speaker": h.speaker,
+                "missing": list(h.missing),
             }
             for h in results.hits
         ],
+        "recordings": [
+            {
+                "id": m.id,
+                "title": m.title,
+                "event": m.event,
+                "speakers": list(m.speakers),
+                "tags": list(m.tags),
+                "url": m.url,
+                "matched": list(m.matched),
+            }
+            for m in results.recordings
+        ],
+        "page": results.page,
+        "pages": results.pages,
+        "moments": {
+            "listed": len(results.hits),
+            "total": results.total,
+            "estimated": results.estimated,
+            "per_recording": results.per_recording,
+        },
     } | extra
 
 
@@ -48,6 +77,7 @@ def summary_json(recording: Recording) -> dict[str, Any]:
         "duration": round(recording.duration, 3),
         "status": recording.status.value,
         "visibility": meta.visibility.value,
+        "transcript": recording.transcript_state,
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from ingest.coverage import low_coverage_note
+from ingest.liveness import SILENCE_SECONDS, live_workers
 from library.errors import BadParameter, Conflict, UserNotFound
 from library.models import Recording, Role, Status
 from web.auth import admin_required, current_staff, staff_required
@@ -46,18 +47,36 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+NO_WORKER = "No worker is running: jobs will wait"
+
+
+def _no_worker() -> str:
+    """The notice staff see when no `recall worker` has been alive for a while, else ""."""
+    if live_workers(services().config.data_dir):
+        return ""
+    return f"{NO_WORKER} (none alive in the last {SILENCE_SECONDS:g} s; start `recall worker`)."
+
+
 @bp.get("/jobs")
 @staff_required
 def jobs() -> str:
     now = _now()
-    return render_template("jobs.html", jobs=[_job(r, now) for r in _jobs()])
+    return render_template(
+        "jobs.html", jobs=[_job(r, now) for r in _jobs()], no_worker=_no_worker()
+    )
 
 
 @bp.get("/api/jobs")
 @staff_required
 def jobs_json() -> Response:
+    """The list of jobs (its shape is a contract); whether any worker runs is in headers:
+    ``Recall-Workers`` counts the live ones, and ``Warning`` says so plainly when none is."""
     now = _now()
-    return jsonify([_job(r, now) for r in _jobs()])
+    response = jsonify([_job(r, now) for r in _jobs()])
+    response.headers["Recall-Workers"] = str(live_workers(services().config.data_dir))
+    if notice := _no_worker():
+        response.headers["Warning"] = f'199 recall "{notice}"'
+    return response
 
 
 def _act(recording_id: str, action: str) -> Recording:

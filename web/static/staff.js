@@ -67,7 +67,15 @@
     var refresh = function () {
       clearTimeout(timer);
       fetch(source, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (r) {
+          if (!r.ok) { throw new Error(r.status); }
+          // The server says when no worker is alive: Warning: 199 recall "<notice>".
+          var notice = document.getElementById("no-worker");
+          var warning = r.headers.get("Warning") || "";
+          var text = warning.replace(/^199 recall "(.*)"$/, "$1");
+          if (notice) { notice.textContent = warning ? text : ""; notice.hidden = !warning; }
+          return r.json();
+        })
         .then(function (jobs) {
           var rows = jobs.map(row);
           if (!rows.length) {
@@ -400,14 +408,17 @@
         b.addEventListener("click", function () { cue[which] = round(cue[which] + by); input.value = stamp(cue[which]); changed(); });
         return b;
       };
-      var here = el("button", { type: "button", "class": "secondary", text: "Now", title: "Set to the player's time", "aria-label": "Set " + label + " to the player's time" });
+      // The visible word starts the accessible name (WCAG 2.5.3 label in name); the rest says
+      // which time it sets, for screen readers.
+      var here = el("button", { type: "button", "class": "secondary", title: "Set to the player's time" },
+        [document.createTextNode("Now"), el("span", { "class": "visually-hidden", text: ": set " + label.toLowerCase() + " to the player's time" })]);
       here.addEventListener("click", function () {
         if (!player) { return; }
         cue[which] = round(player.currentTime);
         input.value = stamp(cue[which]);
         changed();
       });
-      return [nudge(-NUDGE, "−", label + " earlier"), input, nudge(NUDGE, "+", label + " later"), here];
+      return el("span", { "class": "time-field" }, [nudge(-NUDGE, "−", label + " earlier"), input, nudge(NUDGE, "+", label + " later"), here]);
     };
 
     var splitAt = function (index, textarea) {
@@ -438,14 +449,24 @@
       changed();
     };
 
+    // A cue's text area is as tall as its text, so a long sentence shows whole.
+    var fit = function (area) {
+      area.style.height = "auto";
+      area.style.height = area.scrollHeight + area.offsetHeight - area.clientHeight + "px";
+    };
+    var fitAll = function () { listEl.querySelectorAll("textarea").forEach(fit); };
+    var span = function (cue) { return stamp(cue.start) + "–" + stamp(cue.end); };
+
     var render = function (focusIndex) {
       var rows = cues.map(function (cue, index) {
-        var text = el("textarea", { rows: "2", "aria-label": "Text of cue " + (index + 1) });
+        var n = index + 1;
+        var text = el("textarea", { rows: "1", "aria-label": "Text of cue " + n });
         text.value = cue.text;
-        text.addEventListener("input", function () { cue.text = text.value; li.classList.toggle("changed", cue.text !== cue.original); changed(); });
-        var speaker = el("input", { type: "text", "class": "speaker", list: "speaker-names", placeholder: "Speaker", value: cue.speaker, "aria-label": "Speaker of cue " + (index + 1) });
+        text.addEventListener("input", function () { cue.text = text.value; li.classList.toggle("changed", cue.text !== cue.original); fit(text); changed(); });
+        var speaker = el("input", { type: "text", "class": "speaker", list: "speaker-names", placeholder: "Speaker", value: cue.speaker, "aria-label": "Speaker of cue " + n });
         speaker.addEventListener("change", function () { cue.speaker = speaker.value.trim(); labels(); changed(); });
-        var play = el("button", { type: "button", "class": "secondary", text: "▶", title: "Play this cue", "aria-label": "Play cue " + (index + 1) });
+        var play = el("button", { type: "button", "class": "secondary", title: "Play this cue" },
+          [el("span", { "aria-hidden": "true", text: "▶" }), el("span", { "class": "visually-hidden", text: "Play cue " + n })]);
         play.addEventListener("click", function () { if (player) { player.currentTime = cue.start; player.play().catch(function () {}); } });
         var split = el("button", { type: "button", "class": "secondary", text: "Split at cursor" });
         split.addEventListener("click", function () { splitAt(index, text); });
@@ -454,16 +475,34 @@
         join.addEventListener("click", function () { merge(index); });
         var remove = el("button", { type: "button", "class": "secondary", text: "Delete" });
         remove.addEventListener("click", function () { cues.splice(index, 1); render(Math.min(index, cues.length - 1)); changed(); });
-        var times = el("div", { "class": "cue-times" }, [play].concat(timeField(cue, "start", "Start of cue " + (index + 1)),
-          [el("span", { text: "to" })], timeField(cue, "end", "End of cue " + (index + 1)), [speaker]));
+        // Times stay folded away until asked for: most corrections are to the words.
+        var timesId = "cue-times-" + n;
+        var times = el("div", { "class": "cue-times", id: timesId }, [timeField(cue, "start", "Start of cue " + n),
+          el("span", { text: "to" }), timeField(cue, "end", "End of cue " + n)]);
+        times.hidden = !cue.timesOpen;
+        var shown = el("span", { "class": "span", text: span(cue) });
+        var toggle = el("button", { type: "button", "class": "secondary times-toggle", "aria-expanded": String(!!cue.timesOpen), "aria-controls": timesId },
+          [document.createTextNode("Times "), shown]);
+        toggle.addEventListener("click", function () {
+          cue.timesOpen = times.hidden;
+          times.hidden = !cue.timesOpen;
+          toggle.setAttribute("aria-expanded", String(cue.timesOpen));
+        });
+        times.addEventListener("click", function () { shown.textContent = span(cue); });
+        times.addEventListener("change", function () { shown.textContent = span(cue); });
         var li = el("li", { "class": "cue-edit" + (cue.text !== cue.original ? " changed" : ""), "data-index": String(index) },
-          [times, text, el("div", { "class": "cue-tools" }, [split, join, remove])]);
+          [text, el("div", { "class": "cue-line" }, [play, toggle, speaker, el("span", { "class": "cue-tools" }, [split, join, remove])]), times]);
+        if (window.RecallFlags) { window.RecallFlags.mark(li, cue); }
         return li;
       });
       listEl.replaceChildren.apply(listEl, rows);
+      fitAll();
+      if (window.RecallFlags) { window.RecallFlags.rendered(); }
       labels();
       if (focusIndex !== undefined && rows[focusIndex]) { rows[focusIndex].querySelector("textarea").focus(); }
     };
+    var fitting = null;
+    window.addEventListener("resize", function () { clearTimeout(fitting); fitting = setTimeout(fitAll, 100); });
 
     var save = function () {
       if (!dirty) { return; }
@@ -493,7 +532,14 @@
 
     saveButton.addEventListener("click", save);
     document.addEventListener("keydown", function (e) {
-      if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); save(); }
+      if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); save(); return; }
+      // Play and pause without leaving the text: Ctrl+Space anywhere, Esc (as in most
+      // transcription tools) in a cue's text. Neither types anything.
+      var inText = e.target && e.target.tagName === "TEXTAREA";
+      if (player && ((e.ctrlKey && (e.key === " " || e.code === "Space")) || (e.key === "Escape" && inText))) {
+        e.preventDefault();
+        if (player.paused) { player.play().catch(function () {}); } else { player.pause(); }
+      }
     });
     window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
     document.getElementById("rename").addEventListener("click", function () {
@@ -510,6 +556,44 @@
       b.addEventListener("click", function () {
         if (player) { player.currentTime = parseFloat(b.getAttribute("data-seek")); player.play().catch(function () {}); }
       });
+    });
+    // Find and replace: whole words, any case (as `recall replace`); the changes are saved by
+    // Save like any other edit, so undo, captions and search follow.
+    var findText = document.getElementById("find-text"), replaceText = document.getElementById("replace-text");
+    var findState = document.getElementById("find-state");
+    var WORD = "[\\p{L}\\p{N}_]";
+    var wordsPattern = function (text) {
+      var words = text.trim().split(/\s+/).filter(Boolean);
+      if (!words.length) { return null; }
+      var body = words.map(function (w) { return w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }).join("\\s+");
+      var left = new RegExp("^" + WORD, "u").test(words[0]) ? "(?<!" + WORD + ")" : "";
+      var right = new RegExp(WORD + "$", "u").test(words[words.length - 1]) ? "(?!" + WORD + ")" : "";
+      return new RegExp(left + body + right, "giu");
+    };
+    var findAt = -1;
+    document.getElementById("find-next").addEventListener("click", function () {
+      var re = wordsPattern(findText.value);
+      if (!re) { return; }
+      var hits = [];
+      cues.forEach(function (c, i) { re.lastIndex = 0; if (re.test(c.text)) { hits.push(i); } });
+      if (!hits.length) { findState.textContent = "Not found."; return; }
+      findAt = hits.filter(function (i) { return i > findAt; })[0];
+      if (findAt === undefined) { findAt = hits[0]; }
+      findState.textContent = hits.length + " cue(s) match; showing cue " + (findAt + 1) + ".";
+      var row = listEl.children[findAt];
+      row.scrollIntoView({ block: "center" });
+      row.querySelector("textarea").focus();
+    });
+    document.getElementById("replace-all").addEventListener("click", function () {
+      var re = wordsPattern(findText.value), to = replaceText.value.trim();
+      if (!re) { return; }
+      var n = 0;
+      cues.forEach(function (c) {
+        var text = c.text.replace(re, function () { return to; }).replace(/\s+/g, " ").trim();
+        if (text !== c.text) { c.text = text; n++; }
+      });
+      findState.textContent = n ? "" : "Not found.";
+      if (n) { render(); changed(n + " cue(s) changed. Unsaved changes"); }
     });
     if (player) {
       player.addEventListener("timeupdate", function () {

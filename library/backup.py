@@ -1,0 +1,243 @@
+"""One consistent copy of a library while its site and workers run, and putting it back.
+
+A backup is a folder::
+
+    catalog.sqlite3 | catalog.pgdump   the catalog (recordings, transcripts, accounts)
+    data/...                           the files of data_dir: media and captions, the secret
+                                       key, other settings files; sentence vectors as vectors/
+    config.toml                        the configuration file the site runs with
+    manifest.json                      every file's size and sha256, written last
+
+The catalog is copied first, with SQLite's online backup API (or ``pg_dump``), so it is one
+transaction's view; the files are copied after. Every file is written by rename, so each is
+whole; one written after the catalog copy belongs to a job the catalog shows unfinished, which
+a worker resumes after a restore. The Whoosh index is not copied: it is rebuilt from the
+catalog on restore (a copy taken while a worker writes could be torn). The job queue is not
+copied either: a worker queues again every unfinished job it finds in the catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from library.config import Config
+from library.errors import RecallError
+
+MANIFEST = "manifest.json"
+SETTINGS = "config.toml"
+FORMAT = 1
+_SQLITE_COPY = "catalog.sqlite3"
+_PG_DUMP = "catalog.pgdump"
+
+# Never copied from data_dir: rebuilt, re-queued, or only meaningful to a running process.
+_SKIPPED_TOP = {"jobs.sqlite3", "workers", "uploads", "recall.log"}
+_SKIPPED_SUFFIXES = ("-wal", "-shm", "-journal", ".part", ".lock")
+_CACHE_FOLDER = "cache"  # cut clips and stills inside each recording's folder (web.cuts)
+
+
+class BackupError(RecallError):
+    """A backup or restore that cannot be done; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: int
+    bytes: int
+
+
+def _sqlite_path(config: Config) -> Path | None:
+    url = config.database_url
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def _pg_url(config: Config) -> str:
+    """A libpq URL for pg_dump/pg_restore from the SQLAlchemy one (drops "+driver")."""
+    scheme, sep, rest = config.database_url.partition("://")
+    return scheme.partition("+")[0] + sep + rest
+
+
+def _empty_dir(path: Path, what: str) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise BackupError(f"{what} {path} is not empty; give a new or empty directory")
+
+
+def _excluded(config: Config, rel: Path) -> bool:
+    parts = rel.parts
+    if parts[0] in _SKIPPED_TOP or any(p.startswith(".") for p in parts):
+        return True
+    if len(parts) > 2 and parts[0] == "media" and parts[2] == _CACHE_FOLDER:
+        return True
+    path = config.data_dir / rel
+    index = config.index_dir
+    if any(path.is_relative_to(index.with_name(index.name + end)) for end in ("", ".new", ".old")):
+        return True  # rebuilt on restore
+    catalog = _sqlite_path(config)
+    if catalog is not None and path == catalog:
+        return True  # copied through the backup API
+    return rel.name.endswith(_SKIPPED_SUFFIXES)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            yield Path(folder, name).relative_to(root)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy_sqlite(source: Path, dest: Path) -> None:
+    """The online backup API: a consistent copy while others write. All pages in one step:
+    one read transaction, which in WAL mode never blocks writers (a stepped copy starts over
+    each time another connection writes)."""
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30) as src:
+        with sqlite3.connect(dest) as dst:
+            src.backup(dst)
+        dst.close()
+    src.close()
+
+
+def _run(args: list[str], what: str) -> None:
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=24 * 3600)
+    except OSError as e:
+        raise BackupError(f"cannot run {args[0]}: {e.strerror}") from e
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"status {done.returncode}"])[-1]
+        raise BackupError(f"{what} failed: {last}")
+
+
+def backup(config: Config, dest: Path, settings: Path | None = None) -> Summary:
+    """Write a backup of ``config``'s library into ``dest`` (new or empty), with the
+    configuration file ``settings`` (restore leaves it in the backup for the operator: it
+    names paths and addresses of the old machine). Raises :class:`BackupError`."""
+    _empty_dir(dest, "the backup destination")
+    dest.mkdir(parents=True, exist_ok=True)
+    sqlite = _sqlite_path(config)
+    if sqlite is not None:
+        if not sqlite.is_file():
+            raise BackupError(f"there is no catalog at {sqlite}")
+        _copy_sqlite(sqlite, dest / _SQLITE_COPY)
+    else:
+        _run(["pg_dump", "--format=custom", f"--file={dest / _PG_DUMP}", _pg_url(config)],
+             "pg_dump")  # fmt: skip
+    data = dest / "data"
+    for rel in _walk(config.data_dir) if config.data_dir.is_dir() else []:
+        if _excluded(config, rel):
+            continue
+        target = data / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(config.data_dir / rel, target)
+        except FileNotFoundError:  # removed while we copied (a deleted recording)
+            continue
+    if config.vectors_dir.is_dir() and not config.vectors_dir.is_relative_to(config.data_dir):
+        for rel in _walk(config.vectors_dir):
+            if not rel.name.startswith("."):
+                (dest / "vectors" / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(config.vectors_dir / rel, dest / "vectors" / rel)
+    if settings is not None and settings.is_file():
+        shutil.copyfile(settings, dest / SETTINGS)
+    files = {
+        str(rel): {"size": (dest / rel).stat().st_size, "sha256": _sha256(dest / rel)}
+        for rel in _walk(dest)
+    }
+    manifest = {
+        "format": FORMAT,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "catalog": _SQLITE_COPY if sqlite is not None else _PG_DUMP,
+        "index": "not copied: rebuilt from the catalog by `recall restore`",
+        "files": files,
+    }
+    tmp = dest / f".{MANIFEST}.part"
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, dest / MANIFEST)  # last: a backup without it is incomplete
+    return Summary(len(files), sum(int(f["size"]) for f in files.values()))  # type: ignore[call-overload]
+
+
+def verify(source: Path) -> dict[str, object]:
+    """The manifest of the backup in ``source`` once every file matches it. Raises
+    :class:`BackupError` naming the first problem."""
+    try:
+        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise BackupError(
+            f"{source} is not a complete backup: it has no {MANIFEST} (interrupted?)"
+        ) from e
+    except (OSError, ValueError) as e:
+        raise BackupError(f"{source}/{MANIFEST} cannot be read: {e}") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError(f"{source}/{MANIFEST} is not a Recall backup manifest (format 1)")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or manifest.get("catalog") not in files:
+        raise BackupError(f"{source}/{MANIFEST} lists no catalog")
+    for rel, expected in files.items():
+        path = source / rel
+        if not path.is_file():
+            raise BackupError(f"the backup is incomplete: {rel} is missing")
+        if path.stat().st_size != expected.get("size") or _sha256(path) != expected.get("sha256"):
+            raise BackupError(f"the backup is corrupt: {rel} does not match its checksum")
+    return manifest
+
+
+def restore(config: Config, source: Path) -> Summary:
+    """Put the backup in ``source`` into ``config``'s empty data directory (and its catalog
+    database). The index is not made here: the caller rebuilds it. Raises
+    :class:`BackupError`, before anything is written, when the data directory is not empty
+    or the backup is incomplete or corrupt."""
+    _empty_dir(config.data_dir, "the data directory")
+    sqlite = _sqlite_path(config)
+    if sqlite is not None and sqlite.exists():
+        raise BackupError(f"a catalog already exists at {sqlite}")
+    manifest = verify(source)
+    files: dict[str, dict[str, object]] = manifest["files"]  # type: ignore[assignment]
+    catalog = str(manifest["catalog"])
+    if (catalog == _PG_DUMP) != (sqlite is None):
+        raise BackupError(
+            f"the backup holds {catalog}, but database_url is {config.database_url.split(':')[0]}"
+        )
+    # Into a folder beside data_dir, renamed into place at the end: an interrupted restore
+    # leaves data_dir as empty as it was.
+    config.data_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = config.data_dir.with_name(f".{config.data_dir.name}.restoring")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    size = 0
+    for rel in files:
+        if rel.startswith("data/"):
+            target = staging / rel.removeprefix("data/")
+        elif rel.startswith("vectors/"):
+            target = config.vectors_dir / rel.removeprefix("vectors/")
+        else:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, target)
+        size += (source / rel).stat().st_size
+    if sqlite is not None:
+        inside = sqlite.is_relative_to(config.data_dir)
+        target = staging / sqlite.relative_to(config.data_dir) if inside else sqlite
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / catalog, target)
+    else:
+        _run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_pg_url(config)}",
+              str(source / catalog)], "pg_restore")  # fmt: skip
+    size += (source / catalog).stat().st_size
+    if config.data_dir.exists():
+        config.data_dir.rmdir()  # empty, checked above
+    staging.rename(config.data_dir)
+    return Summary(len(files), size)

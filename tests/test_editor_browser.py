@@ -1,0 +1,150 @@
+"""The transcript editor in real headless Chromium at 1280 and 390 px: text first, text areas
+as tall as their sentence, times folded away, play and pause while typing, Save always in
+view, and nothing axe-core finds wrong."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from library.config import Config
+from tests.conftest import PASSWORD, add_account
+from tests.test_browser import server, shot
+from tests.test_learner_browser import WIDTHS
+
+pytestmark = pytest.mark.slow
+__all__ = ["server"]  # the fixture shared with test_browser
+
+EMAIL = "editor@example.org"
+LONG = " ".join(
+    ["This is a deliberately long sentence that a transcriber corrects word by word"] * 6
+)
+
+
+@pytest.fixture(scope="module")
+def staff(site_config: Config) -> str:
+    add_account(site_config, EMAIL, "staff")
+    return EMAIL
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def editor(
+    request: pytest.FixtureRequest, browser: Any, server: str, staff: str
+) -> Iterator[tuple[Page, str]]:
+    """The editor of the video recording, signed in as staff: (page, "desktop" or "phone")."""
+    context = browser.new_context(viewport=WIDTHS[request.param])
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    page.fill("#email", staff)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    recordings = page.request.get(f"{server}/api/recordings").json()
+    rid = next(r["id"] for r in recordings if r["title"].startswith("Online gatherings"))
+    page.goto(f"{server}/r/{rid}/edit")
+    page.locator(".cue-edit textarea").first.wait_for()
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    yield page, request.param
+    context.close()
+
+
+def fits(page: Page, selector: str) -> bool:
+    return bool(page.eval_on_selector(selector, "a => a.scrollHeight <= a.clientHeight + 2"))
+
+
+def test_every_text_area_shows_its_whole_sentence_and_grows_with_it(
+    editor: tuple[Page, str],
+) -> None:
+    page, width = editor
+    assert page.eval_on_selector_all(
+        ".cue-edit textarea", "as => as.every(a => a.scrollHeight <= a.clientHeight + 2)"
+    )
+    first = ".cue-edit textarea >> nth=0"
+    before = page.eval_on_selector(first, "a => a.clientHeight")
+    page.fill(first, LONG)
+    assert fits(page, first)
+    assert page.eval_on_selector(first, "a => a.clientHeight") > before
+    shot(page, f"editor-long-sentence-{width}")
+
+
+def test_times_are_hidden_until_their_toggle_is_pressed(editor: tuple[Page, str]) -> None:
+    page, width = editor
+    cue = page.locator(".cue-edit").nth(1)
+    start = cue.locator(".cue-times input").first
+    expect(start).to_be_hidden()
+    toggle = cue.locator(".times-toggle")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # Text first: the cue's text area comes before its other controls.
+    assert cue.locator(":scope > *").first.evaluate("e => e.tagName") == "TEXTAREA"
+    toggle.click()
+    expect(start).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    before = start.input_value()
+    cue.locator("button[aria-label='Start of cue 2 later']").click()
+    assert start.input_value() != before
+    expect(toggle).to_contain_text(start.input_value())
+    shot(page, f"editor-times-open-{width}")
+    toggle.click()
+    expect(start).to_be_hidden()
+
+
+def test_ctrl_space_in_a_text_area_plays_and_pauses_and_types_nothing(
+    editor: tuple[Page, str],
+) -> None:
+    page, _ = editor
+    area = page.locator(".cue-edit textarea").first
+    text = area.input_value()
+    area.focus()
+    area.evaluate("a => a.setSelectionRange(3, 3)")
+    paused = "() => document.getElementById('player').paused"
+    assert page.evaluate(paused)
+    page.keyboard.press("Control+Space")
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    page.keyboard.press("Control+Space")
+    page.wait_for_function(paused)
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    page.keyboard.press("Escape")
+    page.wait_for_function(paused)
+    assert area.input_value() == text
+    assert page.evaluate("() => document.activeElement.tagName") == "TEXTAREA"
+    expect(page.locator("#save")).to_be_disabled()  # nothing was changed
+
+
+def test_save_stays_in_view_at_the_bottom_of_the_page(editor: tuple[Page, str]) -> None:
+    page, width = editor
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    save = page.locator("#save")
+    assert save.evaluate(
+        "b => { const r = b.getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }"
+    )
+    shot(page, f"editor-bottom-{width}")
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight / 2)")
+    assert save.evaluate(
+        "b => { const r = b.getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; }"
+    )
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, f"editor-top-{width}")
+
+
+def test_axe_finds_no_violations_on_the_editor(editor: tuple[Page, str]) -> None:
+    page, _ = editor
+    page.locator(".times-toggle").first.click()  # one cue's times open, as when editing them
+    files = pytest.importorskip("importlib.resources").files
+    try:
+        source = (files("axe_playwright_python") / "axe.min.js").read_text()
+    except ModuleNotFoundError:
+        pytest.skip("axe-playwright-python is not installed (the test extra)")
+    page.evaluate(source)
+    # label-content-name-mismatch is an experimental rule, off unless asked for.
+    result = page.evaluate(
+        "async () => await axe.run(document,"
+        " { rules: { 'label-content-name-mismatch': { enabled: true } } })"
+    )
+    violations = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}) at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    assert violations == []

