@@ -99,9 +99,55 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFactory:
     return MediaFactory(tmp_path_factory.mktemp("media"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the catalog of the libraries tests make: SQLite files (default), or a fresh "
+        "database each on a private PostgreSQL server started for the session",
+    )
+
+
+_POSTGRES: list[Any] = []  # the private server, started by the first library that needs it
+
+
+_DATABASE_KIND: list[str] = []  # "sqlite" or "postgresql", from --database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _DATABASE_KIND[:] = [config.getoption("--database")]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for server in _POSTGRES:
+        server.stop()
+
+
+def database_url() -> str:
+    """The catalog for a new test library: "" (SQLite in its data_dir), or with
+    --database=postgresql a fresh database on the private server."""
+    if _DATABASE_KIND[:1] != ["postgresql"]:
+        return ""
+    if not _POSTGRES:
+        from tests.postgres import PostgresServer
+
+        _POSTGRES.append(PostgresServer())
+    return str(_POSTGRES[0].new_database())
+
+
+def library_config(base: Path, raw: dict[str, Any] | None = None, source: str = "test") -> Config:
+    """parse_config for a test library, its catalog as --database says."""
+    raw = dict(raw or {})
+    url = database_url()
+    if url:
+        raw["library"] = {**raw.get("library", {}), "database_url": url}
+    return parse_config(raw, base, source)
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return parse_config({}, tmp_path / "home", "test")
+    return library_config(tmp_path / "home")
 
 
 @pytest.fixture
@@ -117,7 +163,9 @@ def write_config(folder: Path) -> Path:
     path = folder / "config.toml"
     # Keyword search only: each `recall` process these tests start would otherwise load
     # PyTorch for semantic search (~10 s); in-process tests and test_relevance cover it.
-    path.write_text('[library]\ndata_dir = "var"\n\n[index]\nsemantic = "off"\n')
+    url = database_url()
+    catalog = f'database_url = "{url}"\n' if url else ""
+    path.write_text(f'[library]\ndata_dir = "var"\n{catalog}\n[index]\nsemantic = "off"\n')
     return path
 
 
@@ -138,7 +186,7 @@ def site_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """A library with the two speech recordings (audio-only JFK, the WebM talk as video)."""
     from library.models import RecordingMeta
 
-    config = parse_config({}, tmp_path_factory.mktemp("site"), "site")
+    config = library_config(tmp_path_factory.mktemp("site"), source="site")
     services = open_services(config)
     try:
         for path, meta in (

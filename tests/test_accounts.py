@@ -43,11 +43,8 @@ def client(app: Flask) -> FlaskClient:
 def test_passwords_are_stored_as_scrypt_hashes_and_checked(services: Services) -> None:
     user, token = services.users.add(" Ana@Example.org ", PASSWORD, Role.ADMIN)
     assert user.email == "ana@example.org" and user.is_admin
-    stored = (
-        services.catalog.engine.connect()
-        .exec_driver_sql("SELECT password_hash, token_hash FROM users")
-        .one()
-    )
+    with services.catalog.engine.connect() as db:
+        stored = db.exec_driver_sql("SELECT password_hash, token_hash FROM users").one()
     assert stored[0].startswith("scrypt:") and PASSWORD not in stored[0]
     assert token not in stored[1]
     assert services.users.authenticate("ANA@example.org", PASSWORD) == user

@@ -10,6 +10,7 @@ from library.catalog import Catalog
 from library.errors import RecordingNotFound
 from library.models import MediaInfo, RecordingMeta, Segment, Status, Visibility, Word
 from library.storage import Storage, atomic_text
+from tests.conftest import database_url
 
 INFO = MediaInfo("mp4", 61.5, "aac", "h264", 1280, 720, "yuv420p")
 META = RecordingMeta(
@@ -25,7 +26,7 @@ META = RecordingMeta(
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    c = Catalog(f"sqlite:///{tmp_path / 'sub' / 'catalog.sqlite3'}")
+    c = Catalog(database_url() or f"sqlite:///{tmp_path / 'sub' / 'catalog.sqlite3'}")
     yield c
     c.close()
 
@@ -94,3 +95,12 @@ def test_clean_partials_removes_only_half_written_files(tmp_path: Path) -> None:
     (folder / "poster.jpg").write_text("done")
     storage.clean_partials("r1")
     assert [p.name for p in folder.iterdir()] == ["poster.jpg"]
+
+
+def test_test_libraries_use_the_database_asked_for(pytestconfig: pytest.Config) -> None:
+    """`pytest --database=postgresql` really puts the catalogs on PostgreSQL."""
+    url = database_url()
+    if pytestconfig.getoption("--database") == "postgresql":
+        assert url.startswith("postgresql+psycopg://127.0.0.1") or "@127.0.0.1:" in url
+    else:
+        assert url == ""

@@ -4,15 +4,16 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
-from library.config import parse_config
+from library.config import load_config, parse_config
 from library.models import RecordingMeta, Status
 from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
 from web.services import Services, open_services
@@ -77,12 +78,17 @@ def test_cancel_then_retry(services: Services, tmp_path: Path) -> None:
     assert services.index.search("ask not what your country").hits[0].recording_id == rid
 
 
-def _status(database: Path, rid: str) -> tuple[str, str]:
+def _status(database: str, rid: str) -> tuple[str, str]:
+    """A recording's status and stage as the catalog (SQLite or PostgreSQL) holds them now."""
+    engine = create_engine(database)
     try:
-        with sqlite3.connect(database, timeout=1) as db:
-            row = db.execute("SELECT status, stage FROM recordings WHERE id = ?", (rid,)).fetchone()
-    except sqlite3.OperationalError:
+        with engine.connect() as db:
+            query = text("SELECT status, stage FROM recordings WHERE id = :id")
+            row = db.execute(query, {"id": rid}).fetchone()
+    except OperationalError:  # SQLite: busy, or the file not there yet
         return "", ""
+    finally:
+        engine.dispose()
     return (row[0], row[1]) if row else ("", "")
 
 
@@ -111,8 +117,8 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
 @pytest.mark.slow
 def test_a_killed_worker_s_job_resumes_and_ends_consistent(tmp_path: Path) -> None:
     config_file = write_config(tmp_path)
-    config = parse_config({"library": {"data_dir": "var"}}, tmp_path)
-    database = config.data_dir / "catalog.sqlite3"
+    config = load_config(config_file)  # the workers' own configuration, the same catalog
+    database = config.database_url
     services = open_services(config)
     try:
         rid = _added(services, GATHERINGS, tmp_path, "Online gatherings")
@@ -182,12 +188,10 @@ def test_two_workers_never_process_the_same_job(
     tmp_path: Path, queue: str, request: pytest.FixtureRequest
 ) -> None:
     config_file = write_config(tmp_path)
-    raw: dict[str, dict[str, object]] = {"library": {"data_dir": "var"}}
     if queue == "redis":
         url = request.getfixturevalue("redis_url")
-        raw["jobs"] = {"queue_url": url}
         config_file.write_text(config_file.read_text() + f'\n[jobs]\nqueue_url = "{url}"\n')
-    config = parse_config(raw, tmp_path)
+    config = load_config(config_file)  # the workers' own configuration
     services = open_services(config)
     try:
         ids = [_added(services, path, tmp_path, path.stem) for path in (GATHERINGS, JFK)]
@@ -196,7 +200,7 @@ def test_two_workers_never_process_the_same_job(
     finally:
         services.close()
     workers = [_worker(config_file), _worker(config_file)]
-    database = config.data_dir / "catalog.sqlite3"
+    database = config.database_url
     _wait(lambda: all(_status(database, rid)[0] == "ready" for rid in ids))
     outputs = [_stop(w) for w in workers]
     finished = sorted(line for out, _ in outputs for line in out.splitlines())

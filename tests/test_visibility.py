@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from index.search import TranscriptIndex
-from library.config import Config, IndexConfig, parse_config
+from library.config import Config, IndexConfig
 from library.models import RecordingMeta, Visibility
-from tests.conftest import DATA, JFK, add_account, app_for, sign_in
+from tests.conftest import DATA, JFK, add_account, app_for, library_config, sign_in
 from web.services import open_services
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ VISIBILITIES = ("public", "unlisted", "private")
 def mixed_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     # Each has speech: "unlisted is never searched" can fail only if the unlisted one says
     # something.
-    config = parse_config({}, tmp_path_factory.mktemp("mixed"), "mixed")
+    config = library_config(tmp_path_factory.mktemp("mixed"), source="mixed")
     services = open_services(config)
     try:
         for path, title, visibility, event in (
