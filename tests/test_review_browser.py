@@ -106,3 +106,22 @@ def test_visitor_suggests_staff_accept_and_search_finds_it(
     page.goto(f"{server}/search?q=numbats")
     expect(page.locator(".hit mark").first).to_have_text("numbats")
     staff.context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_staff_pages_pass_axe(browser: Browser, server: str, width: int) -> None:
+    """The staff pages this round added (review, suggestions, find and replace, glossary) and
+    the Jobs page: no accessibility violations at desktop and phone widths."""
+    from tests.test_learner_browser import axe_violations
+
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        sign_in(page, server)
+        for path in ("/review", "/suggestions", "/replace?find=country&replace=nation",
+                     "/glossary", "/jobs"):  # fmt: skip
+            page.goto(f"{server}{path}")
+            assert page.locator("h1").count() == 1, path
+            assert axe_violations(page) == [], (path, width)
+            shot(page, f"staff{path.split('?')[0].replace('/', '-')}-{width}")
+    finally:
+        page.close()
