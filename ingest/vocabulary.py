@@ -3,8 +3,13 @@ library's glossary, as faster-whisper ``hotwords`` (or an ``initial_prompt``).
 
 Measured on tiny.en: told the speaker's name, 8 of 8 self-introductions came out right instead
 of 1 of 8 ("Tama Kaffir" for "Tom Okafor"). The text goes into Whisper's prompt, which holds
-about 223 tokens and is cut beyond, so it is kept short: the recording's speakers, event, tags
-and title first, then glossary terms, those sharing a word with the recording's details first.
+about 223 tokens and is cut beyond, so it is kept short: the recording's speakers and tags
+first, then glossary terms, those sharing a word with the recording's details (title, event,
+description) first. The title and event themselves are not told: their everyday words took the
+place of what was said ("we always switch on live captions" came out "switch online
+captions" for a talk titled "Online gatherings people enjoy", and a relevance query for
+"live captions" found nothing). Names and jargon are what Whisper gets wrong, and what it is
+told.
 """
 
 from __future__ import annotations
@@ -59,8 +64,8 @@ def vocabulary(
     (all when they fit in ``max_characters``; else the relevant ones first), never longer."""
     if mode == "off" or max_characters <= 0:
         return Vocabulary((), mode)
-    own = [*meta.speakers, meta.event, *meta.tags, meta.title]
-    details = _words(" ".join([*own, meta.description]))
+    own = [*meta.speakers, *meta.tags]
+    details = _words(" ".join([*own, meta.event, meta.title, meta.description]))
     # Most relevant first; a stable sort keeps the glossary's own (alphabetical) order after.
     ranked = sorted(glossary, key=lambda term: not (_words(term) & details))
     chosen: list[str] = []
