@@ -18,7 +18,7 @@ import numpy.typing as npt
 from ingest import voice
 from ingest.audio import PcmFile
 from ingest.sentences import drop_loops, resegment
-from ingest.transcribe import Transcript, hear
+from ingest.transcribe import Transcript, hear_all
 from ingest.vocabulary import NO_VOCABULARY, Vocabulary
 from library.config import TranscribeConfig
 from library.models import Segment, Word
@@ -119,7 +119,9 @@ def transcribe_channels(
         def progress(fraction: float, c: int = c) -> None:
             on_progress((c + fraction) / len(tracks))
 
-        heard = hear(track, config, language=language, vocabulary=vocabulary, on_progress=progress)
+        heard = hear_all(
+            track, config, language=language, vocabulary=vocabulary, on_progress=progress
+        )
         detected = heard.language if c == 0 else detected
         words = [w for w in drop_loops(heard.words) if not levels.is_bleed(c, w)]
         segments += [
