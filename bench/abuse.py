@@ -17,7 +17,6 @@ import collections
 import http.client
 import multiprocessing
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.serve import free_port, percentile  # noqa: E402
 from library.config import load_config  # noqa: E402
 from library.models import RecordingMeta  # noqa: E402
 from web.services import open_services  # noqa: E402
@@ -38,17 +38,6 @@ RECORDINGS = [
     (ROOT / "tests/data/jfk-inaugural-excerpt.flac", "Inaugural address"),
 ]
 PAGES = ["/", "/search?q=breakout+rooms", "/search?q=ask+not+what+your+country"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def get(port: int, path: str) -> tuple[int, float]:

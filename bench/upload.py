@@ -29,6 +29,10 @@ import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.serve import free_port  # noqa: E402
+
 MEMORY_LIMIT_MB = 300
 
 
@@ -44,12 +48,6 @@ def make_wav(path: Path, size: int) -> None:
             piece = block[: min(len(block), left)]
             w.writeframes(piece)
             left -= len(piece)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def recall_command() -> list[str]:
