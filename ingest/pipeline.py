@@ -29,13 +29,14 @@ from ingest.probe import playable_duration, probe
 from ingest.stagetimes import StageTimes
 from ingest.transcribe import Transcript, transcribe
 from ingest.vocabulary import Vocabulary, vocabulary
+from library.atomic import atomic_path, atomic_text, part_path
 from library.catalog import Catalog
 from library.clock import utc_now
 from library.config import Config, TranscribeConfig
 from library.errors import MediaError, RecallError, RecordingNotFound
 from library.glossary import Glossary
 from library.models import STAGES, Recording, RecordingMeta, Segment, Status
-from library.storage import Storage, atomic_path, atomic_text, part_path
+from library.storage import Storage
 from library.timecode import clock
 
 log = logging.getLogger("recall.ingest")

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from library.atomic import write_text_atomically
 from library.config import Config
 from library.errors import RecallError
 
@@ -164,9 +165,8 @@ def backup(config: Config, dest: Path, settings: Path | None = None) -> Summary:
         "index": "not copied: rebuilt from the catalog by `recall restore`",
         "files": files,
     }
-    tmp = dest / f".{MANIFEST}.part"
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    os.replace(tmp, dest / MANIFEST)  # last: a backup without it is incomplete
+    # Last: a backup without it is incomplete.
+    write_text_atomically(dest / MANIFEST, json.dumps(manifest, indent=1))
     return Summary(len(files), sum(int(f["size"]) for f in files.values()))  # type: ignore[call-overload]
 
 
