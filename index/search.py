@@ -1,9 +1,9 @@
 """Index transcripts in Whoosh and search them.
 
-Two kinds of document per recording (:mod:`index.schema`): each caption cue (about a
-sentence), and passages of consecutive cues 20-40 s long, so the words of an idea spread over
-two sentences are found together. A search looks for every word near each other first, then
-for most of them (:mod:`index.matching`); hits are de-duplicated, capped per recording and
+Two kinds of document per recording (:mod:`index.schema`): each sentence, and passages of
+consecutive sentences 20-40 s long, so the words of an idea spread over two sentences are
+found together. A search looks for every word near each other first, then for most of them
+(:mod:`index.matching`); the moments found are de-duplicated, capped per recording and
 highlighted (:mod:`index.hits`), then fused with the sentences closest in meaning when
 semantic search is on (:mod:`index.fusion`). The searcher is kept open and refreshed only
 when the index changed.
@@ -138,7 +138,7 @@ class TranscriptIndex:
         return ix.writer(timeout=_WRITE_TIMEOUT, delay=0.25, compound=False)
 
     def index_recording(self, recording: Recording, segments: Sequence[Segment]) -> None:
-        """Add or replace one recording's cues and passages. Raises whoosh's LockError."""
+        """Add or replace one recording's sentences and passages. Raises whoosh's LockError."""
         for passages in (False, True):
             with self._writer(passages) as writer:
                 writer.delete_by_term("recording_id", recording.id)
