@@ -12,7 +12,7 @@ from index.schema import index_key
 from library.models import RecordingMatch
 
 # Per searcher: each recording's event, speakers and tags, as its sentences hold them.
-_ABOUT: PerReader[tuple[str, tuple[str, ...], tuple[str, ...]]] = PerReader()
+_FACET_VALUES: PerReader[tuple[str, tuple[str, ...], tuple[str, ...]]] = PerReader()
 
 
 class Narrowing(Protocol):
@@ -31,7 +31,7 @@ def facets(searcher: Any, results: Any, tally: Counter[bytes]) -> dict[str, dict
     scale = matching.scale(results, tally)
     counts: dict[str, Counter[str]] = {"event": Counter(), "speaker": Counter(), "tag": Counter()}
     for rid, n in tally.items():
-        event, names, tags = about(searcher, rid.decode())
+        event, names, tags = facet_values(searcher, rid.decode())
         if event:
             counts["event"][event] += n
         for name in names:
@@ -45,14 +45,14 @@ def facets(searcher: Any, results: Any, tally: Counter[bytes]) -> dict[str, dict
     }
 
 
-def about(searcher: Any, recording_id: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def facet_values(searcher: Any, recording_id: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """A recording's event, speakers and tags (kept per searcher)."""
 
     def read() -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         doc = searcher.document(recording_id=recording_id) or {}
         return doc.get("event", ""), tuple(doc.get("speakers", ())), tuple(doc.get("tags", ()))
 
-    return _ABOUT.get(searcher, recording_id, read)
+    return _FACET_VALUES.get(searcher, recording_id, read)
 
 
 def within_options(match: RecordingMatch, options: Narrowing) -> bool:

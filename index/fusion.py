@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from index.hits import CANDIDATES, Found, HitMaker, moment_key, snippet
+from index.hits import CANDIDATES, Found, moment_key, snippet
+from index.schema import index_terms
 from index.semantic import SemanticIndex, fuse
 from library.models import RecordingId, SearchHit
 
 
 def with_meaning(
     semantic: SemanticIndex,
-    maker: HitMaker,
     searcher: Any,
     topic: str,
     found: Found,
@@ -25,7 +25,7 @@ def with_meaning(
     hits = found.hits
     matches = semantic.search(topic, allowed, limit * CANDIDATES)
     by_key = {moment_key(h.recording_id, h.start): h for h in hits}
-    terms = set(maker.terms(topic.split()))
+    terms = set(index_terms(topic))
     meaning: list[str] = []
     for match in matches:
         # Its sentences, each read once: one, or a passage's.

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from index import matching
-from index.passages import says, tightest_span
+from index.passages import holds_phrase, tightest_span
 from index.schema import WORD, index_terms, term_of
 from library.models import RecordingId, SearchHit
 
@@ -49,86 +49,77 @@ def count(results: Any, wanted: int) -> int:
     return max(scored, matching.estimate(results))
 
 
-class HitMaker:
-    """Hits from Whoosh results, analysing text as the index does."""
-
-    @staticmethod
-    def terms(words: Iterable[str]) -> list[str]:
-        """The index terms of ``words``, in order (stemmed, stop words left out)."""
-        return [term for word in words for term in index_terms(word)]
-
-    def make(
-        self,
-        results: Any,
-        limit: int,
-        per_recording: int,
-        terms: set[str],
-        already: Sequence[SearchHit] = (),
-        phrases: Sequence[Sequence[str]] = (),
-    ) -> list[SearchHit]:
-        """Hits from matching documents: de-duplicated (a passage and the sentence inside it
-        are one moment), at most ``per_recording`` of each recording, each saying every one
-        of ``phrases`` in order."""
-        hits: list[SearchHit] = []
-        seen: set[tuple[str, float]] = {(h.recording_id, h.start) for h in already}
-        count: dict[str, int] = {}
-        for h in already:
-            count[h.recording_id] = count.get(h.recording_id, 0) + 1
-        for result in results:
-            fields = result.fields()
-            rid = fields["recording_id"]
-            if count.get(rid, 0) >= per_recording:
+def make_hits(
+    results: Any,
+    limit: int,
+    per_recording: int,
+    terms: set[str],
+    already: Sequence[SearchHit] = (),
+    phrases: Sequence[Sequence[str]] = (),
+) -> list[SearchHit]:
+    """Hits from matching documents: de-duplicated (a passage and the sentence inside it
+    are one moment), at most ``per_recording`` of each recording counting ``already``, each
+    saying every one of ``phrases`` in order, until there are ``limit`` with ``already``."""
+    hits: list[SearchHit] = []
+    seen: set[tuple[str, float]] = {(h.recording_id, h.start) for h in already}
+    count: dict[str, int] = {}
+    for h in already:
+        count[h.recording_id] = count.get(h.recording_id, 0) + 1
+    for result in results:
+        fields = result.fields()
+        rid = fields["recording_id"]
+        if count.get(rid, 0) >= per_recording:
+            continue
+        # A passage's sentences' terms, analysed once: for the order of phrases and the span.
+        sentences = fields.get("cues")
+        sentence_terms = [index_terms(s[2]) for s in sentences] if sentences else []
+        if phrases:
+            hit_terms = [t for ts in sentence_terms for t in ts] or index_terms(fields["text"])
+            if not all(holds_phrase(hit_terms, phrase) for phrase in phrases):
                 continue
-            # Each sentence's terms, analysed once: for the order of phrases and the span.
-            cues = fields.get("cues")
-            cue_terms = [self.terms([c[2]]) for c in cues] if cues else []
-            if phrases:
-                said = [t for ts in cue_terms for t in ts] or self.terms([fields["text"]])
-                if not all(says(said, phrase) for phrase in phrases):
-                    continue
-            start, end, text, speaker = self.moment(fields, cue_terms, terms, phrases)
-            if (rid, start) in seen:
-                continue
-            seen.add((rid, start))
-            count[rid] = count.get(rid, 0) + 1
-            hits.append(
-                SearchHit(
-                    recording_id=RecordingId(rid),
-                    title=fields["title"],
-                    start=start,
-                    end=end,
-                    text=text,
-                    snippet=snippet(text, terms),
-                    event=fields.get("event", ""),
-                    speakers=tuple(fields.get("speakers", ())),
-                    score=float(result.score or 0.0),
-                    speaker=speaker,
-                )
+        start, end, text, speaker = _moment(fields, sentence_terms, terms, phrases)
+        if (rid, start) in seen:
+            continue
+        seen.add((rid, start))
+        count[rid] = count.get(rid, 0) + 1
+        hits.append(
+            SearchHit(
+                recording_id=RecordingId(rid),
+                title=fields["title"],
+                start=start,
+                end=end,
+                text=text,
+                snippet=snippet(text, terms),
+                event=fields.get("event", ""),
+                speakers=tuple(fields.get("speakers", ())),
+                score=float(result.score or 0.0),
+                speaker=speaker,
             )
-            if len(hits) + len(already) >= limit:
-                break
-        return hits
+        )
+        if len(hits) + len(already) >= limit:
+            break
+    return hits
 
-    @staticmethod
-    def moment(
-        fields: dict[str, Any],
-        cue_terms: Sequence[Sequence[str]],
-        terms: set[str],
-        phrases: Sequence[Sequence[str]] = (),
-    ) -> tuple[float, float, str, str]:
-        """A cue as it is; a passage (its sentences' terms in ``cue_terms``) narrowed to its
-        tightest run of sentences. With who says it: the sentence's speaker label, or for a
-        run of sentences the label they all share ("" when none or several)."""
-        cues = fields.get("cues")
-        if not cues:
-            speaker = fields.get("speaker") or ""
-            return float(fields["start"]), float(fields["end"]), fields["text"], speaker
-        first, last = tightest_span(cue_terms, terms, phrases)
-        run = cues[first : last + 1]
-        text = " ".join(c[2].strip() for c in run)
-        labels = {c[3] if len(c) > 3 else "" for c in run}
-        speaker = labels.pop() if len(labels) == 1 else ""
-        return float(cues[first][0]), float(cues[last][1]), text, speaker
+
+def _moment(
+    fields: dict[str, Any],
+    sentence_terms: Sequence[Sequence[str]],
+    terms: set[str],
+    phrases: Sequence[Sequence[str]] = (),
+) -> tuple[float, float, str, str]:
+    """A sentence as it is; a passage (its sentences' terms in ``sentence_terms``) narrowed
+    to its tightest run of sentences. With who says it: the sentence's speaker label, or for
+    a run of sentences the label they all share ("" when none or several)."""
+    sentences = fields.get("cues")
+    if not sentences:
+        speaker = fields.get("speaker") or ""
+        return float(fields["start"]), float(fields["end"]), fields["text"], speaker
+    first, last = tightest_span(sentence_terms, terms, phrases)
+    run = sentences[first : last + 1]
+    text = " ".join(s[2].strip() for s in run)
+    labels = {s[3] if len(s) > 3 else "" for s in run}
+    speaker = labels.pop() if len(labels) == 1 else ""
+    return float(sentences[first][0]), float(sentences[last][1]), text, speaker
 
 
 def snippet(text: str, terms: Collection[str]) -> str:

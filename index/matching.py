@@ -42,7 +42,7 @@ def words(clause: Query) -> list[str]:
     return [word for term in leaves(clause) for word in term.text.split(PAIR)]
 
 
-def said(clause: Query) -> list[str]:
+def phrase_words(clause: Query) -> list[str]:
     """The words of a phrase in order, from its pairs."""
     pairs = [term.text.split(PAIR) for term in leaves(clause)]
     return [pairs[0][0], *(second for _, second in pairs)]

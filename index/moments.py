@@ -16,7 +16,8 @@ from typing import Any
 from whoosh.query import And, Or, Query
 
 from index import matching
-from index.hits import CANDIDATES, Found, HitMaker, count
+from index.hits import CANDIDATES, Found, count, make_hits
+from index.schema import index_terms
 from library.models import SearchHit
 
 
@@ -40,7 +41,6 @@ class Ask:
 
 
 def find(
-    maker: HitMaker,
     searchers: tuple[Any, Any],
     ask: Ask,
     scope: Scope,
@@ -58,15 +58,15 @@ def find(
     terms = {t for clause in clauses for t in matching.words(clause)}
     # A phrase of three words or more is every two of them next to each other: its
     # order is checked in each hit's own words.
-    phrases = [matching.said(c) for c in clauses if len(matching.leaves(c)) > 1]
+    phrases = [matching.phrase_words(c) for c in clauses if len(matching.leaves(c)) > 1]
     tally: Counter[bytes] = Counter()
     results = matching.ranked(searcher, strict, wanted, by_date, within, tally)
-    hits = maker.make(results, limit, per_recording, terms, phrases=phrases)
+    hits = make_hits(results, limit, per_recording, terms, phrases=phrases)
     estimated = bool(getattr(results, "is_cut", False))
     total = count(results, wanted) if estimated else sum(tally.values())
     if len(hits) < limit:  # the words may be said together across sentences
         spread = matching.ranked(passages, strict, wanted, by_date, within)
-        more = maker.make(spread, limit, per_recording, terms, hits, phrases)
+        more = make_hits(spread, limit, per_recording, terms, hits, phrases)
         # Only the moments the sentences did not already hold are new ones.
         for hit in more:
             tally[hit.recording_id.encode()] += 1
@@ -85,8 +85,8 @@ def find(
             found = matching.ranked(searcher, loose, wanted, by_date, within, loose_tally)
             seen = {(h.recording_id, h.start) for h in hits}
             extra = [
-                _lacking(maker, h, clauses, ask.labels)
-                for h in maker.make(found, limit, per_recording, terms, hits)
+                _lacking(h, clauses, ask.labels)
+                for h in make_hits(found, limit, per_recording, terms, hits)
                 if (h.recording_id, h.start) not in seen
             ]
             hits = (hits + extra)[:limit]
@@ -115,14 +115,12 @@ def all_known(searcher: Any, clauses: list[Query], allowed: matching.Within) -> 
     return all(_is_known(searcher, c, allowed) for c in clauses)
 
 
-def _lacking(
-    maker: HitMaker, hit: SearchHit, clauses: list[Query], labels: dict[str, str]
-) -> SearchHit:
+def _lacking(hit: SearchHit, clauses: list[Query], labels: dict[str, str]) -> SearchHit:
     """A hit with some of the words, naming the words of the query it does not say."""
-    said = set(maker.terms([hit.text]))
+    hit_terms = set(index_terms(hit.text))
     missing = tuple(
         labels.get(repr(c), " ".join(matching.words(c)))
         for c in clauses
-        if not set(matching.words(c)) <= said
+        if not set(matching.words(c)) <= hit_terms
     )
     return dataclasses.replace(hit, missing=missing)

@@ -1,5 +1,5 @@
-"""Passages: overlapping windows of consecutive sentences, so an idea spread over two cues
-is found together; and, for a passage that matched, the tightest run of its sentences that
+"""Passages: overlapping windows of consecutive sentences, so an idea spread over two
+sentences is found together; and, for a passage that matched, the tightest run of its sentences that
 holds the matched words. Pure functions, no Whoosh.
 """
 
@@ -59,34 +59,35 @@ def build_passages(
 
 
 def tightest_span(
-    cue_terms: Sequence[Sequence[str]],
+    sentence_terms: Sequence[Sequence[str]],
     wanted: Collection[str],
     phrases: Sequence[Sequence[str]] = (),
 ) -> tuple[int, int]:
-    """The shortest run of cues (first, last: indexes into ``cue_terms``, each cue's terms in
-    order) that together hold every term of ``wanted`` that any of them holds, and say each
-    of ``phrases`` (a run of terms) when the cues do; ties go to the earliest run."""
-    everything = [t for terms in cue_terms for t in terms]
+    """The shortest run of sentences (first, last: indexes into ``sentence_terms``, each
+    sentence's terms in order) that together hold every term of ``wanted`` that any of them
+    holds, and each of ``phrases`` (a run of terms) when the sentences do; ties go to the
+    earliest run."""
+    everything = [t for terms in sentence_terms for t in terms]
     present = set(everything) & set(wanted)
-    phrases = [p for p in phrases if says(everything, p)]
+    phrases = [p for p in phrases if holds_phrase(everything, p)]
     if not present and not phrases:
-        return 0, len(cue_terms) - 1
-    best = (0, len(cue_terms) - 1)
-    for first in range(len(cue_terms)):
+        return 0, len(sentence_terms) - 1
+    best = (0, len(sentence_terms) - 1)
+    for first in range(len(sentence_terms)):
         missing = set(present)
-        for last in range(first, len(cue_terms)):
-            missing -= set(cue_terms[last])
+        for last in range(first, len(sentence_terms)):
+            missing -= set(sentence_terms[last])
             if missing:
                 continue
-            run = [t for terms in cue_terms[first : last + 1] for t in terms]
-            if all(says(run, p) for p in phrases):
+            run = [t for terms in sentence_terms[first : last + 1] for t in terms]
+            if all(holds_phrase(run, p) for p in phrases):
                 if last - first < best[1] - best[0]:
                     best = (first, last)
                 break
     return best
 
 
-def says(terms: Sequence[str], phrase: Sequence[str]) -> bool:
-    """Whether ``phrase`` is a run of ``terms``."""
+def holds_phrase(terms: Sequence[str], phrase: Sequence[str]) -> bool:
+    """Whether ``phrase`` is a run of ``terms``: said in that order, nothing between."""
     n = len(phrase)
     return any(list(terms[i : i + n]) == list(phrase) for i in range(len(terms) - n + 1))

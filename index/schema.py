@@ -1,5 +1,5 @@
 """What the index holds: its fields, how text is analysed, and the documents a recording
-becomes (each caption cue, and passages of consecutive cues, :mod:`index.passages`).
+becomes (each sentence, and passages of consecutive sentences, :mod:`index.passages`).
 
 Two Whoosh indexes share one directory: the sentences' (with the words for "did you mean"),
 and the passages' (with their sentences stored), searched only when the sentences do not fill
@@ -36,7 +36,8 @@ PAIR = " "  # between the two words of a `pairs` term
 
 def schema(passages: bool = False) -> Schema:
     """Sentences (with the spelling words), or passages (with their sentences stored)."""
-    extra = {"cues": STORED()} if passages else {}  # [[start, end, text, speaker], ...]
+    # The passage's sentences, [[start, end, text, speaker], ...] ("cues": the stored name).
+    extra = {"cues": STORED()} if passages else {}
     return Schema(
         **extra,
         doc_id=ID(unique=True),

@@ -1,9 +1,9 @@
 """Index transcripts in Whoosh and search them.
 
-Two kinds of document per recording (:mod:`index.schema`): each caption cue (about a
-sentence), and passages of consecutive cues 20-40 s long, so the words of an idea spread over
-two sentences are found together. A search looks for every word near each other first, then
-for most of them (:mod:`index.matching`); hits are de-duplicated, capped per recording and
+Two kinds of document per recording (:mod:`index.schema`): each sentence, and passages of
+consecutive sentences 20-40 s long, so the words of an idea spread over two sentences are
+found together. A search looks for every word near each other first, then for most of them
+(:mod:`index.matching`); the moments found are de-duplicated, capped per recording and
 highlighted (:mod:`index.hits`), then fused with the sentences closest in meaning when
 semantic search is on (:mod:`index.fusion`). The searcher is kept open and refreshed only
 when the index changed.
@@ -24,11 +24,11 @@ from whoosh.query import And, NumericRange, Or, Query, Term
 
 from index import counting, matching, postings, recordings, spelling
 from index.fusion import with_meaning
-from index.hits import PER_RECORDING, Found, HitMaker
+from index.hits import PER_RECORDING, Found
 from index.memo import PerReader
 from index.moments import Ask, Scope, find
 from index.query import ParsedQuery, parse_query, with_corrections
-from index.schema import documents, index_key, open_index, schema
+from index.schema import documents, index_key, index_terms, open_index, schema
 from index.scoring import MemoryBM25F
 from index.semantic import SemanticIndex
 from library.errors import QueryError
@@ -99,7 +99,6 @@ class TranscriptIndex:
         # And one document per recording, its metadata (index.recordings).
         had_recordings = recordings.exists(directory)
         self._rx = recordings.open_recordings(directory)
-        self._maker = HitMaker()
         # An index written by another Recall version has other fields: it is rebuilt.
         # So is one whose documents' visibility was made under another [library] publish:
         # switching to "after review" must hide unreviewed words at once, not after a reindex.
@@ -139,7 +138,7 @@ class TranscriptIndex:
         return ix.writer(timeout=_WRITE_TIMEOUT, delay=0.25, compound=False)
 
     def index_recording(self, recording: Recording, segments: Sequence[Segment]) -> None:
-        """Add or replace one recording's cues and passages. Raises whoosh's LockError."""
+        """Add or replace one recording's sentences and passages. Raises whoosh's LockError."""
         for passages in (False, True):
             with self._writer(passages) as writer:
                 writer.delete_by_term("recording_id", recording.id)
@@ -199,7 +198,7 @@ class TranscriptIndex:
         each clause's words as typed."""
         clauses: list[Query] = []
         for group in [*parsed.phrases, *((word,) for word in parsed.words)]:
-            terms = self._maker.terms(group)
+            terms = [term for word in group for term in index_terms(word)]
             clause = (
                 matching.phrase(terms)
                 if len(terms) > 1
@@ -266,9 +265,9 @@ class TranscriptIndex:
         # What the asker may search at all: the words of other recordings are never evidence
         # for a suggestion, a correction or a count.
         allowed = self._reachable(searcher, options)
-        fixes = spelling.corrections(searcher, self._maker.terms, parsed, allowed)
+        fixes = spelling.corrections(searcher, parsed, allowed)
         suggestion = with_corrections(parsed, fixes) if fixes else ""
-        scope = self._scope(searcher, filters)
+        scope = self._split_filters(searcher, filters)
         page = max(1, min(options.page, MAX_PAGE))
         # Every page up to the one asked for, and one moment more: whether a next one exists.
         wanted = limit * page + 1
@@ -278,7 +277,7 @@ class TranscriptIndex:
             labels: dict[str, str] = {}
             clauses = self._clauses(parsed, labels)
             ask = Ask(clauses, labels, wanted, options.per_recording, options.sort == "date", loose)
-            return find(self._maker, searchers, ask, scope, allowed)
+            return find(searchers, ask, scope, allowed)
 
         # A misspelled word is corrected before moments with only some of the words are
         # offered: "breakout roms" means "breakout rooms", not "breakout".
@@ -296,9 +295,8 @@ class TranscriptIndex:
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
             shown = self._recordings(searcher, filters)
             hits = with_meaning(
-                self.semantic, self._maker, searcher, topic, found, shown, wanted,
-                options.per_recording,
-            )  # fmt: skip
+                self.semantic, searcher, topic, found, shown, wanted, options.per_recording
+            )
             total = max(total, len(hits))
         pages = max(page if hits[limit * (page - 1) :] else 1, math.ceil(total / limit))
         if len(hits) > limit * page:
@@ -328,22 +326,24 @@ class TranscriptIndex:
         """The recordings the asker may search (by visibility), None for all of them."""
         if options.visibilities is None:
             return None
-        return self._within(searcher, [Or([Term("visibility", v) for v in options.visibilities])])
+        return self._recordings_passing(
+            searcher, [Or([Term("visibility", v) for v in options.visibilities])]
+        )
 
     def _recordings(self, searcher: Any, filters: list[Query]) -> list[str]:
         """The recordings a search may show, after its filters (visibility, event, ...)."""
         if not filters:
             return [t.decode() for t in searcher.lexicon("recording_id")]
-        return sorted(rid.decode() for rid in self._within(searcher, filters))
+        return sorted(rid.decode() for rid in self._recordings_passing(searcher, filters))
 
-    def _within(self, searcher: Any, filters: list[Query]) -> frozenset[bytes]:
+    def _recordings_passing(self, searcher: Any, filters: list[Query]) -> frozenset[bytes]:
         """The recordings ``filters`` allow, found once per searcher (the same few sets of
         filters, visibility above all, come with every search)."""
         return self._allowed.get(
             searcher, repr(filters), lambda: matching.recordings_where(searcher, And(filters))
         )
 
-    def _scope(self, searcher: Any, filters: list[Query]) -> Scope:
+    def _split_filters(self, searcher: Any, filters: list[Query]) -> Scope:
         """Filters that keep a small part of the index stay in the query, where they make
         matching cheaper. Those that keep most of it (visibility, as a rule) become the set of
         recordings they allow, checked per match: intersecting with a list of nearly every
@@ -354,7 +354,7 @@ class TranscriptIndex:
         for condition in filters:
             wide = condition.estimate_size(searcher.reader()) > half
             (broad if wide else narrow).append(condition)
-        return Scope(narrow, self._within(searcher, broad) if broad else None)
+        return Scope(narrow, self._recordings_passing(searcher, broad) if broad else None)
 
 
 def rebuild_index(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.passages import build_passages
+from library.atomic import atomic_path
 from library.models import Segment
 
 if TYPE_CHECKING:
@@ -95,15 +95,13 @@ class SemanticIndex:
         # (narrowed to its best sentence at search time, see search()).
         firsts = [p.first for p in passages]
         lasts = [p.last for p in passages]
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{recording_id}.part.npz"
-        np.savez(
-            tmp,
-            vectors=vectors.astype(np.float16),  # half the size; cosine barely changes
-            first=np.array(list(range(len(segments))) + firsts, dtype=np.int32),
-            last=np.array(list(range(len(segments))) + lasts, dtype=np.int32),
-        )
-        os.replace(tmp, self._path(recording_id))
+        with atomic_path(self._path(recording_id)) as tmp, tmp.open("wb") as out:
+            np.savez(
+                out,
+                vectors=vectors.astype(np.float16),  # half the size; cosine barely changes
+                first=np.array(list(range(len(segments))) + firsts, dtype=np.int32),
+                last=np.array(list(range(len(segments))) + lasts, dtype=np.int32),
+            )
 
     def has(self, recording_id: str) -> bool:
         return self._path(recording_id).exists()

@@ -23,6 +23,7 @@ from rapidfuzz.distance import OSA
 from index import matching
 from index.memo import PerReader
 from index.query import ParsedQuery
+from index.schema import index_terms
 
 # Shorter words are never corrected: too many words are one edit from them.
 MIN_LENGTH = 4
@@ -57,9 +58,9 @@ def nearest(
     for text, distance, i in near:
         if text == word:
             continue
-        said = frequencies[i] if frequency is None else frequency(field, text)
-        if said:
-            ranked.append((distance, -said, text))
+        times = frequencies[i] if frequency is None else frequency(field, text)
+        if times:
+            ranked.append((distance, -times, text))
     return min(ranked)[2] if ranked else None
 
 
@@ -80,15 +81,10 @@ def _starting(searcher: Any, fieldname: str, letter: str) -> tuple[list[str], li
     return _WORDS.get(searcher, (fieldname, letter), read)
 
 
-def corrections(
-    searcher: Any,
-    terms: Callable[[Sequence[str]], list[str]],
-    parsed: ParsedQuery,
-    allowed: matching.Within,
-) -> dict[str, str]:
+def corrections(searcher: Any, parsed: ParsedQuery, allowed: matching.Within) -> dict[str, str]:
     """Misspelled words of the query -> the nearest word said in the recordings ``allowed``
-    (the ones the asker may search; all when None), each word on its own. ``terms`` gives a
-    word's index terms: a word none of whose terms is said there is misspelled."""
+    (the ones the asker may search; all when None), each word on its own. A word none of
+    whose index terms is said there is misspelled."""
     fixes: dict[str, str] = {}
 
     def frequency(field: str, text: str) -> int:
@@ -96,10 +92,10 @@ def corrections(
         return matching.frequency(searcher, field, text, allowed, cap=_SAID_OFTEN)
 
     for word in sorted({w for group in (*parsed.phrases, parsed.words) for w in group}):
-        said = terms([word])
-        if len(word) < MIN_LENGTH or not said or not word.isalpha():
+        word_terms = index_terms(word)
+        if len(word) < MIN_LENGTH or not word_terms or not word.isalpha():
             continue
-        if any(matching.is_said(searcher, "text", t, allowed) for t in said):
+        if any(matching.is_said(searcher, "text", t, allowed) for t in word_terms):
             continue
         fix = nearest(
             searcher,
@@ -128,7 +124,7 @@ def related(
         for text in candidates:
             near = text.startswith(word[:4]) or OSA.distance(word, text, score_cutoff=2) <= 2
             if text != word and near and text not in ranked:
-                said = matching.frequency(searcher, field, text, allowed, cap=_SAID_OFTEN)
-                if said:
-                    ranked[text] = said
+                times = matching.frequency(searcher, field, text, allowed, cap=_SAID_OFTEN)
+                if times:
+                    ranked[text] = times
     return sorted(ranked, key=lambda w: (-ranked[w], w))[:limit]

@@ -21,8 +21,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
     from pydub import AudioSegment
 
-from ingest.runner import ProgressFn, run_ffmpeg
+from ingest.runner import FractionDone, run_ffmpeg
 
+# What Whisper, Silero VAD and every reader of the scratch file take: samples per second.
 SAMPLE_RATE = 16_000
 # The loudness is measured over windows of one second: long enough to hold a syllable.
 _WINDOW_MS = 1000
@@ -55,7 +56,7 @@ class PcmFile:
 
 
 def decode_pcm(
-    path: Path, dest: Path, duration: float = 0.0, on_progress: ProgressFn | None = None
+    path: Path, dest: Path, duration: float = 0.0, on_progress: FractionDone | None = None
 ) -> PcmFile:
     """Decode the first audio track of ``path`` into ``dest`` as 16 kHz mono 16-bit samples.
 
@@ -87,7 +88,7 @@ def channel_count(path: Path) -> int:
 
 
 def decode_channels(
-    path: Path, dests: list[Path], duration: float = 0.0, on_progress: ProgressFn | None = None
+    path: Path, dests: list[Path], duration: float = 0.0, on_progress: FractionDone | None = None
 ) -> list[PcmFile]:
     """Each of the first ``len(dests)`` channels of the first audio track of ``path`` into its
     own file, 16 kHz mono 16-bit, in one ffmpeg run. Raises :class:`MediaError`."""

@@ -28,7 +28,7 @@ def _voice(name: str) -> str:
     return _vtt_escape(" ".join(name.split()))
 
 
-def _said(segment: Segment) -> str:
+def _labelled_text(segment: Segment) -> str:
     """The cue's text, after "Speaker: " when it has a speaker label (SRT and plain text)."""
     text = _cue_text(segment.text)
     return f"{' '.join(segment.speaker.split())}: {text}" if segment.speaker else text
@@ -56,7 +56,7 @@ def write_srt(
             file.write("\n")
         file.write(
             f"{number}\n{caption_time(segment.start, ',')} --> {caption_time(segment.end, ',')}\n"
-            f"{_said(segment)}\n"
+            f"{_labelled_text(segment)}\n"
         )
 
 
@@ -68,7 +68,7 @@ def write_txt(
     for segment in segments:
         if previous_end is not None:
             file.write("\n\n" if segment.start - previous_end >= 2.0 else "\n")
-        file.write(_said(segment))
+        file.write(_labelled_text(segment))
         previous_end = segment.end
     if segments:
         file.write("\n")

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest import voice
-from ingest.audio import PcmFile
+from ingest.audio import SAMPLE_RATE, PcmFile
 from ingest.sentences import drop_loops, resegment
 from ingest.transcribe import Transcript, hear_all
 from ingest.vocabulary import NO_VOCABULARY, Vocabulary
@@ -24,7 +24,7 @@ from library.config import TranscribeConfig
 from library.models import Segment, Word
 
 # Read a minute of samples at a time: memory does not grow with the length.
-_CHUNK = voice.SAMPLE_RATE * 60
+_CHUNK = SAMPLE_RATE * 60
 # A channel "leads" a frame when it is this much louder than every other channel...
 _LEAD_DB = 10.0
 # ...and it must lead at least this share of the voiced frames, and this many seconds.

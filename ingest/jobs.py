@@ -63,7 +63,7 @@ class JobQueue:
         self.on_done = on_done
         self.on_progress = on_progress
         self.huey = _make_huey(config)
-        self._task = self.huey.task(name=_TASK)(self._run)
+        self._task = self.huey.task(name=_TASK)(self._process_queued)
         # Every minute each worker looks for jobs left behind by a worker that died.
         self.huey.periodic_task(crontab(), name=_RECOVER)(self.recover)
 
@@ -75,7 +75,8 @@ class JobQueue:
         except Exception:  # Redis down, SQLite locked past its timeout: never lose the upload
             log.exception("could not queue %s; a worker will pick it up later", recording_id)
 
-    def _run(self, recording_id: str) -> None:
+    def _process_queued(self, recording_id: str) -> None:
+        """The queue's task: process the recording unless it was deleted or settled since."""
         if self.pipeline is None:
             raise RuntimeError("this JobQueue only enqueues; run jobs in `recall worker`")
         try:

@@ -29,12 +29,14 @@ from ingest.probe import playable_duration, probe
 from ingest.stagetimes import StageTimes
 from ingest.transcribe import Transcript, transcribe
 from ingest.vocabulary import Vocabulary, vocabulary
+from library.atomic import atomic_path, atomic_text, part_path
 from library.catalog import Catalog
+from library.clock import utc_now
 from library.config import Config, TranscribeConfig
 from library.errors import MediaError, RecallError, RecordingNotFound
 from library.glossary import Glossary
 from library.models import STAGES, Recording, RecordingMeta, Segment, Status
-from library.storage import Storage, atomic_path, atomic_text, part_path
+from library.storage import Storage
 from library.timecode import clock
 
 log = logging.getLogger("recall.ingest")
@@ -197,7 +199,7 @@ class Pipeline:
             return not _is_alive(int(pid))
         if heartbeat_at is None:
             return True
-        age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - heartbeat_at
+        age = utc_now() - heartbeat_at
         return age.total_seconds() > self.config.jobs.lease_seconds
 
     def process(

@@ -13,7 +13,7 @@ from typing import Any
 
 import ffmpeg
 
-from ingest.runner import ProgressFn, run_ffmpeg
+from ingest.runner import FractionDone, run_ffmpeg
 from library.models import MediaInfo
 
 _BROWSER_AUDIO = {"aac", "mp3"}
@@ -98,7 +98,7 @@ def poster_args(source: Path, dest: Path, info: MediaInfo, at: float) -> list[st
 
 
 def make_playable(
-    source: Path, dest: Path, info: MediaInfo, on_progress: ProgressFn | None = None
+    source: Path, dest: Path, info: MediaInfo, on_progress: FractionDone | None = None
 ) -> None:
     """Raises :class:`MediaError`."""
     plan = plan_playable(info)

@@ -3,16 +3,11 @@ its words, under [library] publish = "after review"; the index follows at once."
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ingest.manage import publish
 from ingest.pipeline import Pipeline
+from library.clock import utc_now
 from library.errors import Conflict
 from library.models import Recording
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def mark_reviewed(pipeline: Pipeline, recording_id: str, reviewer: str) -> Recording:
@@ -21,7 +16,7 @@ def mark_reviewed(pipeline: Pipeline, recording_id: str, reviewer: str) -> Recor
     recording = pipeline.catalog.get(recording_id)
     if not recording.status.is_finished:
         raise Conflict(f"{recording.title!r} is {recording.status.value}: nothing to review yet")
-    pipeline.catalog.update(recording_id, reviewed_by=reviewer, reviewed_at=_now())
+    pipeline.catalog.update(recording_id, reviewed_by=reviewer, reviewed_at=utc_now())
     return publish(pipeline, recording_id)
 
 

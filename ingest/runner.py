@@ -13,7 +13,8 @@ from pathlib import Path
 
 from library.errors import MediaError
 
-ProgressFn = Callable[[float], None]
+# Told the fraction (0 to 1) of a run's media done so far.
+FractionDone = Callable[[float], None]
 
 # Lines of "-progress" output look like "out_time_us=1234567"; anything else is a message.
 _PROGRESS_LINE = re.compile(r"^([a-z_0-9]+)=(\S*)$")
@@ -35,7 +36,7 @@ def run_ffmpeg(
     source: Path,
     *,
     duration: float = 0.0,
-    on_progress: ProgressFn | None = None,
+    on_progress: FractionDone | None = None,
     timeout: float | None = None,
     niceness: int = 0,
 ) -> None:

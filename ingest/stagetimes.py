@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from library.storage import atomic_text
+from library.atomic import atomic_text
 
 
 def metrics_dir(data_dir: Path) -> Path:

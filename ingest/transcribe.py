@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest import voice
+from ingest.audio import SAMPLE_RATE
 from ingest.sentences import drop_loops, resegment
 from ingest.vocabulary import NO_VOCABULARY, Vocabulary
 from ingest.voice import Span
@@ -30,7 +31,6 @@ from library.errors import RecallError
 from library.models import Segment, Word
 
 BUNDLED_MODEL = "tiny.en"
-SAMPLE_RATE = 16_000
 # A window ends at the quietest 100 ms within this many seconds of its nominal end, so no word
 # is cut in two.
 _CUT_SEARCH_SECONDS = 20.0

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE = 16_000
+from ingest.audio import SAMPLE_RATE
+
 FRAME_SECONDS = 0.1
 _FRAME = int(SAMPLE_RATE * FRAME_SECONDS)
 # Levelling: the loud end of the voice (95th percentile of 100 ms frames) is brought to this

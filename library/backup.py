@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from library.atomic import write_text_atomically
 from library.config import Config
 from library.errors import RecallError
 
@@ -112,7 +113,9 @@ def _copy_sqlite(source: Path, dest: Path) -> None:
     src.close()
 
 
-def _run(args: list[str], what: str) -> None:
+def _run_pg_tool(args: list[str], what: str) -> None:
+    """Run pg_dump or pg_restore; a failure is a :class:`BackupError` naming ``what`` with
+    the tool's last line of errors."""
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=24 * 3600)
     except OSError as e:
@@ -134,8 +137,8 @@ def backup(config: Config, dest: Path, settings: Path | None = None) -> Summary:
             raise BackupError(f"there is no catalog at {sqlite}")
         _copy_sqlite(sqlite, dest / _SQLITE_COPY)
     else:
-        _run(["pg_dump", "--format=custom", f"--file={dest / _PG_DUMP}", _pg_url(config)],
-             "pg_dump")  # fmt: skip
+        dump = ["pg_dump", "--format=custom", f"--file={dest / _PG_DUMP}", _pg_url(config)]
+        _run_pg_tool(dump, "pg_dump")
     data = dest / "data"
     for rel in _walk(config.data_dir) if config.data_dir.is_dir() else []:
         if _excluded(config, rel):
@@ -164,9 +167,8 @@ def backup(config: Config, dest: Path, settings: Path | None = None) -> Summary:
         "index": "not copied: rebuilt from the catalog by `recall restore`",
         "files": files,
     }
-    tmp = dest / f".{MANIFEST}.part"
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    os.replace(tmp, dest / MANIFEST)  # last: a backup without it is incomplete
+    # Last: a backup without it is incomplete.
+    write_text_atomically(dest / MANIFEST, json.dumps(manifest, indent=1))
     return Summary(len(files), sum(int(f["size"]) for f in files.values()))  # type: ignore[call-overload]
 
 
@@ -234,8 +236,8 @@ def restore(config: Config, source: Path) -> Summary:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / catalog, target)
     else:
-        _run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_pg_url(config)}",
-              str(source / catalog)], "pg_restore")  # fmt: skip
+        restore = ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_pg_url(config)}"]
+        _run_pg_tool([*restore, str(source / catalog)], "pg_restore")
     size += (source / catalog).stat().st_size
     if config.data_dir.exists():
         config.data_dir.rmdir()  # empty, checked above

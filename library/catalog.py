@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from library.clock import utc_now
 from library.errors import RecordingNotFound
 from library.models import (
     MediaInfo,
@@ -180,10 +181,6 @@ def _to_segment(row: _SegmentRow) -> Segment:
     )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def add_missing_columns(engine: Engine, *names: str) -> None:
     """Catalogs made by an earlier Recall lack newer columns: add them, so upgrading never
     needs a manual step. Columns added after the first release are nullable, or text that
@@ -255,7 +252,7 @@ class Catalog:
             media_info=_info_dict(info),
             source_name=source_name,
             source_hash=source_hash,
-            created_at=_now(),
+            created_at=utc_now(),
             worker="",
         )
         with self._session.begin() as session:
@@ -336,7 +333,7 @@ class Catalog:
             seen = row.worker or ""
             if seen and seen != worker and not is_abandoned(seen, row.heartbeat_at):
                 return None
-        now = _now()
+        now = utc_now()
         with self._session.begin() as session:
             taken = session.execute(
                 update(_RecordingRow)
@@ -355,7 +352,7 @@ class Catalog:
     def heartbeat(self, recording_id: str, worker: str, **changes: Any) -> Status | None:
         """Say ``worker`` is alive (with progress changes); returns the recording's status, or
         None when the job is no longer this worker's (taken over, or deleted)."""
-        values = {"heartbeat_at": _now(), **changes}
+        values = {"heartbeat_at": utc_now(), **changes}
         with self._session.begin() as session:
             done = session.execute(
                 update(_RecordingRow)

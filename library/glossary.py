@@ -15,6 +15,7 @@ from sqlalchemy import DateTime, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from library.catalog import Base, Catalog
+from library.clock import utc_now
 from library.errors import BadParameter
 
 # Whisper's prompt holds about 223 tokens in all; a single term longer than this is a sentence,
@@ -92,7 +93,7 @@ class Glossary:
             for term in cleaned:
                 row = session.scalar(select(_TermRow).where(_TermRow.key == term.lower()))
                 if row is None:
-                    session.add(_TermRow(term=term, key=term.lower(), created_at=_now()))
+                    session.add(_TermRow(term=term, key=term.lower(), created_at=utc_now()))
                     session.flush()
                     added.append(term)
                 else:
@@ -109,7 +110,3 @@ class Glossary:
     def count(self) -> int:
         with self._session() as session:
             return int(session.scalar(select(func.count()).select_from(_TermRow)) or 0)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

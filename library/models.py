@@ -91,7 +91,7 @@ class Word:
 
 @dataclass(frozen=True)
 class Segment:
-    """One caption cue: about a sentence, with its words."""
+    """One sentence of a transcript (one cue of its caption files), with its words."""
 
     start: float
     end: float

@@ -15,6 +15,7 @@ from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, func,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from library.catalog import Base, Catalog
+from library.clock import utc_now
 from library.errors import BadParameter, Conflict, NotFound, TooManyRequests
 
 MAX_TEXT = 500  # characters: a sentence or two, never a pasted page
@@ -79,10 +80,6 @@ def _to_suggestion(row: _SuggestionRow) -> Suggestion:
     )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def clean_text(text: str, original: str) -> str:
     """The suggested text, whitespace tidied. Raises :class:`BadParameter` when it is empty,
     longer than :data:`MAX_TEXT` or the same as the sentence."""
@@ -115,7 +112,7 @@ class Suggestions:
     ) -> Suggestion:
         """Store one suggestion. Raises :class:`BadParameter` for its text, and
         :class:`TooManyRequests` past :data:`PER_HOUR` from ``visitor`` or :data:`MAX_OPEN`."""
-        now = now or _now()
+        now = now or utc_now()
         tidy = clean_text(text, original)
         with self._session.begin() as session:
             recent = session.scalar(
@@ -185,5 +182,5 @@ class Suggestions:
                 raise SuggestionNotFound(suggestion_id)
             if row.state != SuggestionState.OPEN.value:
                 raise Conflict(f"suggestion {suggestion_id} was already {row.state}")
-            row.state, row.decided_by, row.decided_at = state.value, by, _now()
+            row.state, row.decided_by, row.decided_at = state.value, by, utc_now()
             return _to_suggestion(row)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from library.atomic import write_text_atomically
 from library.errors import BadParameter, Conflict, InsufficientStorage, NotFound
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -106,11 +107,9 @@ class UploadStore:
             created_at=time.time(),
         )
         data, info = self._paths(upload.id)
-        tmp = info.with_suffix(".json.part")
         with self._disk_full(length):
             data.touch()
-            tmp.write_text(json.dumps(dataclasses.asdict(upload)), encoding="utf-8")
-            os.replace(tmp, info)
+            write_text_atomically(info, json.dumps(dataclasses.asdict(upload)))
         return upload
 
     @contextmanager
@@ -183,9 +182,7 @@ class UploadStore:
         """
         self.get(upload_id)
         path = self._captions_path(upload_id)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(json.dumps({"name": name, "text": text}), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomically(path, json.dumps({"name": name, "text": text}))
 
     def captions(self, upload_id: str) -> tuple[str, str] | None:
         """(file name, text) of the captions attached to the upload, if any."""

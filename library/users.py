@@ -22,6 +22,7 @@ from sqlalchemy.schema import CreateTable
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from library.catalog import Base, Catalog, add_missing_columns
+from library.clock import utc_now
 from library.errors import AccountError, UserNotFound
 from library.models import Role, User
 
@@ -130,7 +131,7 @@ class Users:
                 role=role.value,
                 token_hash=_token_hash(token),
                 session_key=_new_session_key(),
-                created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                created_at=utc_now(),
             )
             session.add(row)
             session.flush()

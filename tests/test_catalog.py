@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from library.atomic import atomic_text
 from library.catalog import Catalog
 from library.errors import RecordingNotFound
 from library.models import MediaInfo, RecordingMeta, Segment, Status, Visibility, Word
-from library.storage import Storage, atomic_text
+from library.storage import Storage
 from tests.conftest import database_url
 
 INFO = MediaInfo("mp4", 61.5, "aac", "h264", 1280, 720, "yuv420p")

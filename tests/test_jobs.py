@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from library.clock import utc_now
 from library.config import load_config, parse_config
 from library.models import RecordingMeta, Status
 from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
@@ -58,7 +59,7 @@ def test_a_dead_worker_on_this_machine_is_noticed_at_once(services: Services) ->
     # Elsewhere only the heartbeat's age tells.
     import datetime as dt
 
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     assert services.pipeline.is_abandoned("elsewhere:1:1", now) is False
     assert services.pipeline.is_abandoned("elsewhere:1:1", now - dt.timedelta(minutes=5))
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from index.passages import build_passages, says, tightest_span
+from index.passages import build_passages, holds_phrase, tightest_span
 from index.query import parse_query, with_corrections
 from library.models import Segment
 
@@ -64,10 +64,10 @@ def test_tightest_span_says_a_phrase_in_order() -> None:
     assert tightest_span(across, {"share", "power"}, [["share", "power"]]) == (0, 1)
 
 
-def test_says_finds_a_run_of_terms() -> None:
-    assert says(["a", "b", "c"], ["b", "c"])
-    assert not says(["a", "b", "c"], ["c", "b"])
-    assert not says(["a"], ["a", "b"])
+def test_a_phrase_is_held_only_as_a_run_of_terms_in_order() -> None:
+    assert holds_phrase(["a", "b", "c"], ["b", "c"])
+    assert not holds_phrase(["a", "b", "c"], ["c", "b"])
+    assert not holds_phrase(["a"], ["a", "b"])
 
 
 def test_corrections_keep_phrases_quoted() -> None:

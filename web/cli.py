@@ -23,10 +23,10 @@ from rich.text import Text
 from index.search import MAX_PAGE, SearchOptions
 from ingest.captions import WRITERS
 from ingest.liveness import beacon
+from library.atomic import atomic_text
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
 from library.models import Recording, RecordingMeta, Role, Status, Visibility
-from library.storage import atomic_text
 from library.timecode import clock
 from web import ops
 from web.app import create_app

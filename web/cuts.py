@@ -19,9 +19,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from library.atomic import atomic_path
 from library.config import WebConfig
 from library.errors import Busy, MediaError
-from library.storage import atomic_path
 
 # Where each recording keeps its cut files, under its media folder.
 CACHE_FOLDER = "cache"

@@ -8,15 +8,12 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from index.hits import snippet
+from index.hits import PER_RECORDING, snippet
 from index.schema import index_terms
 from library.clips import clip_edges, mostly_within
 from library.errors import BadParameter
 from library.models import SearchHit, Segment
 from library.timecode import parse_time
-
-# Hits shown per recording on a results page; the best recording comes first.
-HITS_PER_RECORDING = 3
 
 
 @dataclass(frozen=True)
@@ -100,9 +97,7 @@ class HitGroup:
     hits: tuple[SearchHit, ...]
 
 
-def group_hits(
-    hits: Sequence[SearchHit], per_recording: int = HITS_PER_RECORDING
-) -> list[HitGroup]:
+def group_hits(hits: Sequence[SearchHit], per_recording: int = PER_RECORDING) -> list[HitGroup]:
     """Hits grouped by recording, in the order of each recording's best hit."""
     groups: dict[str, list[SearchHit]] = {}
     for hit in hits:

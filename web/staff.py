@@ -10,6 +10,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 
 from ingest.coverage import low_coverage_note
 from ingest.liveness import SILENCE_SECONDS, live_workers
+from library.clock import utc_now
 from library.errors import BadParameter, Conflict, UserNotFound
 from library.models import Recording, Role, Status
 from web.auth import admin_required, current_staff, staff_required
@@ -24,7 +25,7 @@ RECENT = dt.timedelta(days=2)
 
 def _jobs() -> list[Recording]:
     """Unfinished, failed and cancelled jobs, and those finished recently; newest first."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     shown = [
         r
         for r in services().catalog.recordings()
@@ -43,10 +44,6 @@ def _job(recording: Recording, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 NO_WORKER = "No worker is running: jobs will wait"
 
 
@@ -60,7 +57,7 @@ def _no_worker() -> str:
 @bp.get("/jobs")
 @staff_required
 def jobs() -> str:
-    now = _now()
+    now = utc_now()
     return render_template(
         "jobs.html", jobs=[_job(r, now) for r in _jobs()], no_worker=_no_worker()
     )
@@ -71,7 +68,7 @@ def jobs() -> str:
 def jobs_json() -> Response:
     """The list of jobs (its shape is a contract); whether any worker runs is in headers:
     ``Recall-Workers`` counts the live ones, and ``Warning`` says so plainly when none is."""
-    now = _now()
+    now = utc_now()
     response = jsonify([_job(r, now) for r in _jobs()])
     response.headers["Recall-Workers"] = str(live_workers(services().config.data_dir))
     if notice := _no_worker():
@@ -103,7 +100,7 @@ _ACTIONS = "<any(retry, cancel):action>"
 @bp.post(f"/api/jobs/<recording_id>/{_ACTIONS}")
 @staff_required
 def job_action_json(recording_id: str, action: str) -> Any:
-    return jsonify(job_json(_act(recording_id, action), _now()))
+    return jsonify(job_json(_act(recording_id, action), utc_now()))
 
 
 @bp.post(f"/jobs/<recording_id>/{_ACTIONS}")
