@@ -3,6 +3,7 @@ the dates of search filters. Every field of RecordingMeta is parsed by its type.
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,14 @@ from library.errors import BadParameter, MetadataError
 from library.metadata import (
     COLUMNS,
     EDITABLE,
+    FIELDS,
     meta_from,
     meta_from_fields,
     parse_date,
     read_metadata,
 )
-from library.models import RecordingMeta, Visibility
+from library.models import Recording, RecordingId, RecordingMeta, Status, Visibility
+from web.shapes import detail_json
 
 FULL = RecordingMeta(
     title="Letting go",
@@ -74,3 +77,21 @@ def test_the_details_form_changes_what_it_sends_and_keeps_the_rest() -> None:
     assert meta_from_fields({}, FULL) == FULL
     with pytest.raises(BadParameter, match="needs a title"):
         meta_from_fields({"title": "  "}, FULL)
+
+
+def test_the_details_json_carries_every_metadata_field() -> None:
+    recording = Recording(
+        RecordingId("abc"), FULL, "talk.mp4", "h", Status.READY, dt.datetime(2024, 1, 1)
+    )
+    detail = detail_json(recording, 3)
+    assert {k: detail[k] for k in FIELDS} == {
+        "title": "Letting go",
+        "event": "HLS Week",
+        "speakers": ["Ana Ruiz", "Tom Li"],
+        "tags": ["complexity"],
+        "recorded_on": "2022-10-10",
+        "visibility": "unlisted",
+        "language": "en",
+        "description": "Two\nlines",
+    }
+    assert json.loads(json.dumps(detail)) == detail
