@@ -57,17 +57,7 @@ def publish(pipeline: Pipeline, recording_id: str) -> Recording:
 def update_metadata(pipeline: Pipeline, recording_id: str, meta: RecordingMeta) -> Recording:
     """New title, event, speakers, tags, date, description or visibility; the index (which
     filters on them) and the captions (whose header names the title) follow."""
-    recording = pipeline.catalog.update(
-        recording_id,
-        title=meta.title,
-        event=meta.event,
-        speakers=meta.speakers,
-        tags=meta.tags,
-        recorded_on=meta.recorded_on,
-        visibility=meta.visibility,
-        description=meta.description,
-        language=meta.language,
-    )
+    recording = pipeline.catalog.update(recording_id, meta=meta)
     if recording.status.is_finished:
         publish(pipeline, recording_id)
     return recording

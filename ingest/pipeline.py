@@ -30,7 +30,7 @@ from ingest.stagetimes import StageTimes
 from ingest.transcribe import Transcript, transcribe
 from ingest.vocabulary import Vocabulary, vocabulary
 from library.atomic import atomic_path, atomic_text, part_path
-from library.catalog import Catalog
+from library.catalog import Catalog, RecordingChanges
 from library.clock import utc_now
 from library.config import Config, TranscribeConfig
 from library.errors import MediaError, RecallError, RecordingNotFound
@@ -253,7 +253,7 @@ class Pipeline:
         """
         # Both keys from the start: the reporting thread only replaces values, so the
         # heartbeat thread never sees the dict change size while it reads it.
-        latest: dict[str, object] = {"stage": recording.stage, "progress": recording.progress}
+        latest: RecordingChanges = {"stage": recording.stage, "progress": recording.progress}
         stopped = threading.Event()
         finished = threading.Event()
 
@@ -266,7 +266,7 @@ class Pipeline:
         def report(stage: str, fraction: float) -> None:
             if stopped.is_set():
                 raise JobStopped(recording.id)
-            latest.update(stage=stage, progress=fraction)
+            latest.update({"stage": stage, "progress": fraction})
             on_progress(stage, fraction)
 
         thread = threading.Thread(target=beat, name=f"heartbeat-{recording.id}", daemon=True)
@@ -360,10 +360,10 @@ class Pipeline:
                     f"truncated or damaged: only {clock(readable)} of the {clock(info.duration)} "
                     "it declares could be read (was the upload or copy cut short?)",
                 )
-        changes: dict[str, object] = {}
+        changes: RecordingChanges = {"playable_file": name}
         if readable is not None and damage_note(info.duration, readable):
-            changes.update(duration=readable, note=damage_note(info.duration, readable))
-        return self.catalog.update(recording.id, playable_file=name, **changes)
+            changes.update({"duration": readable, "note": damage_note(info.duration, readable)})
+        return self.catalog.update(recording.id, **changes)
 
     def _poster(self, recording: Recording, on_progress: Callable[[float], None]) -> Recording:
         info = recording.media_info

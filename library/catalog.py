@@ -1,7 +1,8 @@
 """The catalog: recordings and their transcript segments, on SQLAlchemy 2.
 
-SQLite by default; a PostgreSQL URL works unchanged. Rows never leave this module: callers
-get the frozen dataclasses of :mod:`library.models`.
+SQLite by default; a PostgreSQL URL works unchanged. The tables, and the mapping of their
+rows, are in :mod:`library.tables`; rows never leave the catalog: callers get the frozen
+dataclasses of :mod:`library.models`.
 """
 
 from __future__ import annotations
@@ -9,29 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import (
-    JSON,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    delete,
-    event,
-    inspect,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import create_engine, delete, event, inspect, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from library.clock import utc_now
 from library.errors import RecordingNotFound
@@ -42,143 +27,61 @@ from library.models import (
     RecordingMeta,
     Segment,
     Status,
-    Visibility,
     Word,
 )
 
-# 10 characters from a 32-letter alphabet: 50 bits, short enough to read out, URL-safe.
+# Base is defined in library.tables; users, glossary and suggestions add their tables to it.
+from library.tables import Base as Base
+from library.tables import (
+    RecordingRow,
+    SegmentRow,
+    columns,
+    meta_columns,
+    segment_row,
+    to_recording,
+    to_segment,
+)
+
+# 10 characters from a 31-letter alphabet (no i, l, o, 0 or 1, which read alike): about 49.5
+# bits, short enough to read out, URL-safe. Ids already given out use it: it stays as it is.
 _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _ID_LENGTH = 10
+
+
+class RecordingChanges(TypedDict, total=False):
+    """What :meth:`Catalog.update` may change: the metadata as a whole, or one of the columns
+    processing and staff's later actions set."""
+
+    meta: RecordingMeta
+    language: str | None  # the language Whisper detected, when none was given
+    status: Status
+    stage: str
+    progress: float
+    stages_done: tuple[str, ...]
+    error: str
+    note: str
+    duration: float
+    media_info: MediaInfo
+    source_name: str
+    source_hash: str
+    source_file: str
+    playable_file: str
+    poster_file: str
+    model: str
+    speech_coverage: float | None
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
 
 
 def new_recording_id() -> RecordingId:
     return RecordingId("".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH)))
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class _RecordingRow(Base):
-    __tablename__ = "recordings"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    title: Mapped[str] = mapped_column(Text)
-    event: Mapped[str] = mapped_column(Text, default="")
-    speakers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    description: Mapped[str] = mapped_column(Text, default="")
-    recorded_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC.value)
-    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED.value, index=True)
-    stage: Mapped[str] = mapped_column(String(32), default="")
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
-    stages_done: Mapped[list[str]] = mapped_column(JSON, default=list)
-    error: Mapped[str] = mapped_column(Text, default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    duration: Mapped[float] = mapped_column(Float, default=0.0)
-    media_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    source_name: Mapped[str] = mapped_column(Text)
-    source_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    source_file: Mapped[str] = mapped_column(Text, default="")
-    playable_file: Mapped[str] = mapped_column(Text, default="")
-    poster_file: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    # The job: which worker holds it ("host:pid", "" when none), when it last said it is alive,
-    # when it started, and how far the current stage is (progress above).
-    worker: Mapped[str] = mapped_column(String(160), default="")
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    # The segments before the last transcript edit: undo goes one step back.
-    previous_segments: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
-    model: Mapped[str | None] = mapped_column(Text, nullable=True)
-    transcript_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    speech_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # Who marked the transcript reviewed (an email) and when; NULL: as the machine wrote it.
-    reviewed_by: Mapped[str | None] = mapped_column(Text, nullable=True)
-    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-
-
-class _SegmentRow(Base):
-    __tablename__ = "segments"
-
-    recording_id: Mapped[str] = mapped_column(
-        ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True
-    )
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    start: Mapped[float] = mapped_column(Float)
-    end: Mapped[float] = mapped_column(Float)
-    text: Mapped[str] = mapped_column(Text)
-    # [[start, end, text, probability], ...]: one row per word would be ~10 rows per cue.
-    words: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
-    speaker: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-def _to_recording(row: _RecordingRow) -> Recording:
-    info = MediaInfo(**row.media_info) if row.media_info else None
-    return Recording(
-        id=RecordingId(row.id),
-        meta=RecordingMeta(
-            title=row.title,
-            event=row.event,
-            speakers=tuple(row.speakers),
-            tags=tuple(row.tags),
-            recorded_on=row.recorded_on,
-            visibility=Visibility(row.visibility),
-            language=row.language,
-            description=row.description,
-        ),
-        source_name=row.source_name,
-        source_hash=row.source_hash,
-        status=Status(row.status),
-        created_at=row.created_at,
-        duration=row.duration,
-        media_info=info,
-        source_file=row.source_file,
-        playable_file=row.playable_file,
-        poster_file=row.poster_file,
-        stages_done=tuple(row.stages_done),
-        stage=row.stage,
-        progress=row.progress,
-        error=row.error,
-        note=row.note,
-        worker=row.worker or "",
-        heartbeat_at=row.heartbeat_at,
-        started_at=row.started_at,
-        can_undo=bool(row.previous_segments),
-        model=row.model or "",
-        transcript_version=row.transcript_version or 0,
-        speech_coverage=row.speech_coverage,
-        reviewed_by=row.reviewed_by or "",
-        reviewed_at=row.reviewed_at,
-    )
-
-
-def _info_dict(info: MediaInfo) -> dict[str, Any]:
-    return dataclasses.asdict(info)
-
-
-def _apply(row: _RecordingRow, changes: dict[str, Any]) -> None:
-    """Set columns; enums are stored by value, media info and tuples as JSON."""
-    for name, value in changes.items():
-        if isinstance(value, Status | Visibility):
-            value = value.value
-        elif isinstance(value, MediaInfo):
-            value = _info_dict(value)
-        elif isinstance(value, tuple):
-            value = list(value)
+def _apply(row: RecordingRow, changes: Mapping[str, object]) -> None:
+    for name, value in columns(changes).items():
         setattr(row, name, value)
 
 
-def _to_segment(row: _SegmentRow) -> Segment:
-    return Segment(
-        start=row.start,
-        end=row.end,
-        text=row.text,
-        words=tuple(Word(w[0], w[1], w[2], w[3]) for w in row.words),
-        speaker=row.speaker or "",
-    )
 
 
 def add_missing_columns(engine: Engine, *names: str) -> None:
@@ -223,8 +126,8 @@ class Catalog:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _row(self, session: Session, recording_id: str) -> _RecordingRow:
-        row = session.get(_RecordingRow, recording_id)
+    def _row(self, session: Session, recording_id: str) -> RecordingRow:
+        row = session.get(RecordingRow, recording_id)
         if row is None:
             raise RecordingNotFound(recording_id)
         return row
@@ -232,16 +135,9 @@ class Catalog:
     def add(
         self, meta: RecordingMeta, source_name: str, source_hash: str, info: MediaInfo
     ) -> Recording:
-        row = _RecordingRow(
+        row = RecordingRow(
             id=new_recording_id(),
-            title=meta.title,
-            event=meta.event,
-            speakers=list(meta.speakers),
-            tags=list(meta.tags),
-            description=meta.description,
-            recorded_on=meta.recorded_on,
-            visibility=meta.visibility.value,
-            language=meta.language,
+            **meta_columns(meta),
             status=Status.QUEUED.value,
             stage="",
             progress=0.0,
@@ -249,7 +145,7 @@ class Catalog:
             error="",
             note="",
             duration=info.duration,
-            media_info=_info_dict(info),
+            media_info=dataclasses.asdict(info),
             source_name=source_name,
             source_hash=source_hash,
             created_at=utc_now(),
@@ -257,12 +153,12 @@ class Catalog:
         )
         with self._session.begin() as session:
             session.add(row)
-        return _to_recording(row)
+        return to_recording(row)
 
     def get(self, recording_id: str) -> Recording:
         """Raises :class:`RecordingNotFound`."""
         with self._session() as session:
-            return _to_recording(self._row(session, recording_id))
+            return to_recording(self._row(session, recording_id))
 
     def get_many(self, recording_ids: Iterable[str]) -> dict[str, Recording]:
         """The recordings among ``recording_ids`` that exist, in one query."""
@@ -270,37 +166,39 @@ class Catalog:
         if not wanted:
             return {}
         with self._session() as session:
-            rows = session.scalars(select(_RecordingRow).where(_RecordingRow.id.in_(wanted)))
-            return {row.id: _to_recording(row) for row in rows}
+            rows = session.scalars(select(RecordingRow).where(RecordingRow.id.in_(wanted)))
+            return {row.id: to_recording(row) for row in rows}
 
     def find_by_hash(self, source_hash: str) -> Recording | None:
         with self._session() as session:
             row = session.scalar(
-                select(_RecordingRow).where(_RecordingRow.source_hash == source_hash)
+                select(RecordingRow).where(RecordingRow.source_hash == source_hash)
             )
-            return _to_recording(row) if row else None
+            return to_recording(row) if row else None
 
     def recordings(self, *, unfinished_only: bool = False) -> list[Recording]:
         """All recordings, oldest first; ``unfinished_only``: those a worker should pick up."""
-        query = select(_RecordingRow).order_by(_RecordingRow.created_at, _RecordingRow.id)
+        query = select(RecordingRow).order_by(RecordingRow.created_at, RecordingRow.id)
         if unfinished_only:
             query = query.where(
-                _RecordingRow.status.in_([Status.QUEUED.value, Status.PROCESSING.value])
+                RecordingRow.status.in_([Status.QUEUED.value, Status.PROCESSING.value])
             )
         with self._session() as session:
-            return [_to_recording(r) for r in session.scalars(query)]
+            return [to_recording(r) for r in session.scalars(query)]
 
-    def update(self, recording_id: str, **changes: Any) -> Recording:
-        """Set columns of one recording (enum values are stored by value).
+    def update(self, recording_id: str, **changes: Unpack[RecordingChanges]) -> Recording:
+        """Change one recording: its metadata (``meta``), or what processing records.
 
         Raises :class:`RecordingNotFound`.
         """
         with self._session.begin() as session:
             row = self._row(session, recording_id)
             _apply(row, changes)
-            return _to_recording(row)
+            return to_recording(row)
 
-    def mark_stage_done(self, recording_id: str, stage: str, **changes: Any) -> Recording:
+    def mark_stage_done(
+        self, recording_id: str, stage: str, /, **changes: Unpack[RecordingChanges]
+    ) -> Recording:
         """Record ``stage`` as done (once), with other changes, in one transaction.
 
         Raises :class:`RecordingNotFound`.
@@ -310,7 +208,7 @@ class Catalog:
             if stage not in row.stages_done:
                 row.stages_done = [*row.stages_done, stage]
             _apply(row, changes)
-            return _to_recording(row)
+            return to_recording(row)
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -327,7 +225,7 @@ class Catalog:
         Returns the claimed recording, or None when it is finished, cancelled or held.
         """
         with self._session() as session:
-            row = session.get(_RecordingRow, recording_id)
+            row = session.get(RecordingRow, recording_id)
             if row is None or not Status(row.status).is_pending:
                 return None
             seen = row.worker or ""
@@ -336,11 +234,11 @@ class Catalog:
         now = utc_now()
         with self._session.begin() as session:
             taken = session.execute(
-                update(_RecordingRow)
+                update(RecordingRow)
                 .where(
-                    _RecordingRow.id == recording_id,
-                    _RecordingRow.worker == seen,
-                    _RecordingRow.status.in_([Status.QUEUED.value, Status.PROCESSING.value]),
+                    RecordingRow.id == recording_id,
+                    RecordingRow.worker == seen,
+                    RecordingRow.status.in_([Status.QUEUED.value, Status.PROCESSING.value]),
                 )
                 .values(worker=worker, heartbeat_at=now, started_at=now)
                 .execution_options(synchronize_session=False)
@@ -349,29 +247,31 @@ class Catalog:
                 return None
         return self.get(recording_id)
 
-    def heartbeat(self, recording_id: str, worker: str, **changes: Any) -> Status | None:
+    def heartbeat(
+        self, recording_id: str, worker: str, **changes: Unpack[RecordingChanges]
+    ) -> Status | None:
         """Say ``worker`` is alive (with progress changes); returns the recording's status, or
         None when the job is no longer this worker's (taken over, or deleted)."""
-        values = {"heartbeat_at": utc_now(), **changes}
+        values = {"heartbeat_at": utc_now(), **columns(changes)}
         with self._session.begin() as session:
             done = session.execute(
-                update(_RecordingRow)
-                .where(_RecordingRow.id == recording_id, _RecordingRow.worker == worker)
+                update(RecordingRow)
+                .where(RecordingRow.id == recording_id, RecordingRow.worker == worker)
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             status = session.scalar(
-                select(_RecordingRow.status).where(_RecordingRow.id == recording_id)
+                select(RecordingRow.status).where(RecordingRow.id == recording_id)
             )
             return Status(status) if status else None
 
     def release(self, recording_id: str, worker: str) -> None:
         with self._session.begin() as session:
             session.execute(
-                update(_RecordingRow)
-                .where(_RecordingRow.id == recording_id, _RecordingRow.worker == worker)
+                update(RecordingRow)
+                .where(RecordingRow.id == recording_id, RecordingRow.worker == worker)
                 .values(worker="", heartbeat_at=None)
                 .execution_options(synchronize_session=False)
             )
@@ -387,9 +287,9 @@ class Catalog:
             row = self._row(session, recording_id)
             if keep_previous:
                 old = session.scalars(
-                    select(_SegmentRow)
-                    .where(_SegmentRow.recording_id == recording_id)
-                    .order_by(_SegmentRow.position)
+                    select(SegmentRow)
+                    .where(SegmentRow.recording_id == recording_id)
+                    .order_by(SegmentRow.position)
                 )
                 row.previous_segments = [
                     [r.start, r.end, r.text, r.words, r.speaker or ""] for r in old
@@ -397,19 +297,8 @@ class Catalog:
             else:
                 row.previous_segments = None
             row.transcript_version = (row.transcript_version or 0) + 1
-            session.execute(delete(_SegmentRow).where(_SegmentRow.recording_id == recording_id))
-            session.add_all(
-                _SegmentRow(
-                    recording_id=recording_id,
-                    position=i,
-                    start=s.start,
-                    end=s.end,
-                    text=s.text,
-                    words=[[w.start, w.end, w.text, w.probability] for w in s.words],
-                    speaker=s.speaker or None,
-                )
-                for i, s in enumerate(segments)
-            )
+            session.execute(delete(SegmentRow).where(SegmentRow.recording_id == recording_id))
+            session.add_all(segment_row(recording_id, i, s) for i, s in enumerate(segments))
 
     def previous_segments(self, recording_id: str) -> list[Segment] | None:
         """The transcript before the last edit, or None. Raises :class:`RecordingNotFound`."""
@@ -427,11 +316,11 @@ class Catalog:
         with self._session() as session:
             self._row(session, recording_id)
             rows = session.scalars(
-                select(_SegmentRow)
-                .where(_SegmentRow.recording_id == recording_id)
-                .order_by(_SegmentRow.position)
+                select(SegmentRow)
+                .where(SegmentRow.recording_id == recording_id)
+                .order_by(SegmentRow.position)
             )
-            return [_to_segment(r) for r in rows]
+            return [to_segment(r) for r in rows]
 
     def iter_transcripts(self) -> Iterator[tuple[Recording, list[Segment]]]:
         """Every finished recording with its segments, for rebuilding the index."""
@@ -441,5 +330,5 @@ class Catalog:
 
     def delete(self, recording_id: str) -> None:
         with self._session.begin() as session:
-            session.execute(delete(_SegmentRow).where(_SegmentRow.recording_id == recording_id))
+            session.execute(delete(SegmentRow).where(SegmentRow.recording_id == recording_id))
             session.delete(self._row(session, recording_id))

@@ -181,7 +181,9 @@ def test_bad_metadata_and_options_change_nothing(home: Path) -> None:
     result = recall(home, "ingest", str(JFK), "--metadata", str(csv))
     assert result.exit_code == 2 and "unknown column 'titel'" in result.stderr
     result = recall(home, "ingest", str(JFK), "--recorded-on", "yesterday")
-    assert result.exit_code == 2 and "not a date" in result.stderr
+    assert result.exit_code == 2 and "--recorded-on: 'yesterday' is not a date" in result.stderr
+    result = recall(home, "search", "ask", "--from", "2024-13-01")
+    assert result.exit_code == 2 and "--from: '2024-13-01' is not a date" in result.stderr
     result = recall(home, "ingest", str(JFK), str(GATHERINGS), "--title", "Both")
     assert result.exit_code == 2 and "--title applies to one file" in result.stderr
     assert json.loads(recall(home, "list", "--json").stdout) == []

@@ -455,3 +455,54 @@ def test_whole_files_carry_no_warning(media: MediaFactory, services: Services) -
     recording = services.pipeline.ingest(media("h264-aac.mp4"), RecordingMeta(title="Fine"))
     assert recording.status in (Status.READY, Status.NO_SPEECH)
     assert "damaged" not in recording.note and recording.duration == pytest.approx(3, abs=0.1)
+
+
+def test_the_api_lists_what_the_library_page_shows(tmp_path: Path) -> None:
+    """One rule (Services.listed) for both. Visitors: exactly the page's recordings. Staff:
+    the page's (every visibility), and those not finished, which only the API lists."""
+    config = parse_config({}, tmp_path, "listed")
+    for title, visibility in (
+        ("Open", Visibility.PUBLIC),
+        ("Link only", Visibility.UNLISTED),
+        ("Staff only", Visibility.PRIVATE),
+    ):
+        _add(config, title, Status.READY, meta=RecordingMeta(title, visibility=visibility))
+    _add(config, "Waiting", Status.QUEUED)
+    _add(
+        config, "Broken", Status.FAILED, meta=RecordingMeta("Broken", visibility=Visibility.PRIVATE)
+    )
+    add_account(config, "lister@example.org", "staff")
+
+    def page(client: FlaskClient) -> set[str]:
+        body = client.get("/").get_data(as_text=True)
+        return set(re.findall(r'href="/r/([a-z0-9]{10})"', body))
+
+    def api(client: FlaskClient) -> dict[str, str]:
+        return {r["id"]: r["title"] for r in client.get("/api/recordings").get_json()}
+
+    with app_for(config) as app:
+        visitor, staff = app.test_client(), app.test_client()
+        sign_in(staff, "lister@example.org")
+        assert set(api(visitor)) == page(visitor)
+        assert sorted(api(visitor).values()) == ["Open"]
+        listed = api(staff)
+        finished = {rid for rid, title in listed.items() if title not in {"Waiting", "Broken"}}
+        assert finished == page(staff)
+        assert sorted(listed.values()) == ["Broken", "Link only", "Open", "Staff only", "Waiting"]
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "value"),
+    [
+        ("/search?q=ask&from=2024-02-30", "from", "2024-02-30"),
+        ("/api/search?q=ask&to=soon", "to", "soon"),
+    ],
+)
+def test_a_bad_search_date_names_its_filter(
+    client: FlaskClient, url: str, field: str, value: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    message = html.unescape(response.get_data(as_text=True))
+    assert f"{field}: '{value}' is not a date (YYYY-MM-DD)" in message
+    assert "recorded_on" not in message

@@ -43,9 +43,9 @@ def search() -> Response:
 
 @bp.get("/api/recordings")
 def recordings() -> Response:
-    """Visitors get what the library page lists (public and finished); staff get all."""
-    user = current_staff()
-    shown = services().listed(None) if user is None else services().catalog.recordings()
+    """What the library page lists (visitors: public and finished); staff also get the
+    recordings not finished, with their status."""
+    shown = services().listed(current_staff(), unfinished=True)
     return jsonify([summary_json(r) for r in shown])
 
 

@@ -26,13 +26,7 @@ from ingest.liveness import beacon
 from library.atomic import atomic_text
 from library.config import Config, load_config
 from library.errors import MediaError, RecallError
-from library.models import Recording, RecordingMeta, Role, Status, Visibility
-from library.timecode import clock
-from web import ops
-from web.app import create_app
-from web.cli_review import add_commands
-from web.glossary_cli import glossary
-from web.metadata import (
+from library.metadata import (
     MEDIA_EXTENSIONS,
     find_row,
     meta_from,
@@ -40,6 +34,12 @@ from web.metadata import (
     read_metadata,
     title_from,
 )
+from library.models import Recording, RecordingMeta, Role, Status, Visibility
+from library.timecode import clock
+from web import ops
+from web.app import create_app
+from web.cli_review import add_commands
+from web.glossary_cli import glossary
 from web.progress import Reporter
 from web.services import Services, open_services
 from web.shapes import detail_json, results_json, summary_json

@@ -13,57 +13,14 @@ from ingest.captions import transcript_document
 from ingest.coverage import GAPS_FILE, low_coverage_note, read_gaps
 from ingest.edits import Cue
 from library.errors import BadParameter
-from library.models import Recording, RecordingMeta, Visibility
+from library.metadata import EDITABLE, MEDIA_EXTENSIONS, meta_from_fields
+from library.models import Recording, Visibility
 from web.auth import staff_required
 from web.glossary import mark_unsure
-from web.metadata import MEDIA_EXTENSIONS, parse_date, parse_visibility, split_list
 from web.services import services
 from web.shapes import detail_json
 
 bp = Blueprint("manage", __name__)
-
-_FIELDS = ("title", "event", "speakers", "tags", "recorded_on", "visibility", "description")
-
-
-def meta_from_fields(fields: dict[str, Any], current: RecordingMeta) -> RecordingMeta:
-    """Details from a form or JSON object; missing fields keep their current value, empty
-    ones clear it (except the title, which is required). Lists may be JSON lists or text
-    separated by commas or semicolons. Raises BadParameter or MetadataError."""
-
-    def listed(name: str, old: tuple[str, ...]) -> tuple[str, ...]:
-        value = fields.get(name)
-        if value is None:
-            return old
-        if isinstance(value, list):
-            return tuple(str(v).strip() for v in value if str(v).strip())
-        return split_list(str(value).replace(",", ";"))
-
-    def text(name: str, old: str) -> str:
-        value = fields.get(name)
-        return old if value is None else " ".join(str(value).split())
-
-    title = text("title", current.title)
-    if not title:
-        raise BadParameter("title", "", "a recording needs a title")
-    recorded_on = current.recorded_on
-    if fields.get("recorded_on") is not None:
-        recorded_on = parse_date(str(fields["recorded_on"]), "recorded_on")
-    visibility = current.visibility
-    if fields.get("visibility"):
-        visibility = parse_visibility(str(fields["visibility"]), "visibility")
-    description = current.description
-    if fields.get("description") is not None:
-        description = str(fields["description"]).strip()
-    return RecordingMeta(
-        title=title,
-        event=text("event", current.event),
-        speakers=listed("speakers", current.speakers),
-        tags=listed("tags", current.tags),
-        recorded_on=recorded_on,
-        visibility=visibility,
-        language=current.language,
-        description=description,
-    )
 
 
 def _cues(body: Any) -> tuple[list[Cue], int | None]:
@@ -122,7 +79,7 @@ def manage_page(recording_id: str) -> str:
 @staff_required
 def save_details(recording_id: str) -> Any:
     recording = services().catalog.get(recording_id)
-    fields = {name: request.form.get(name) for name in _FIELDS if name in request.form}
+    fields = {name: request.form.get(name) for name in EDITABLE if name in request.form}
     meta = meta_from_fields(fields, recording.meta)
     manage.update_metadata(services().pipeline, recording_id, meta)
     flash("Details saved.")
@@ -195,7 +152,7 @@ def api_update(recording_id: str) -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadParameter("body", "", "send a JSON object of the fields to change")
-    unknown = set(body) - set(_FIELDS)
+    unknown = set(body) - set(EDITABLE)
     if unknown:
         raise BadParameter("body", ", ".join(sorted(unknown)), "unknown fields")
     meta = meta_from_fields(body, recording.meta)

@@ -9,10 +9,10 @@ from flask import Blueprint, render_template, request, url_for
 from index.hits import PER_RECORDING
 from index.search import MAX_PAGE, SearchOptions
 from library.errors import BadParameter, QueryError
+from library.metadata import parse_date
 from library.models import Recording, SearchHit
 from library.timecode import clock
 from web.auth import current_staff
-from web.metadata import parse_date
 from web.present import (
     ClipRange,
     clip_range,

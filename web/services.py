@@ -102,14 +102,17 @@ class Services:
             return None
         return self.catalog.segments(recording.id)
 
-    def listed(self, user: User | None) -> list[Recording]:
-        """The finished recordings ``user`` sees in the library, oldest first: public ones for
-        visitors, all of them for staff."""
+    def listed(self, user: User | None, *, unfinished: bool = False) -> list[Recording]:
+        """The recordings ``user`` sees in the library, oldest first: the finished ones, public
+        for visitors and all of them for staff. ``unfinished``: staff also get those waiting,
+        in processing, failed or cancelled (the API lists them with their status); visitors
+        never do. The library page and ``/api/recordings`` both list these."""
         shown = visibilities_for(user)
+        with_unfinished = unfinished and user is not None
         return [
             r
             for r in self.catalog.recordings()
-            if r.meta.visibility in shown and r.status.is_finished
+            if r.meta.visibility in shown and (r.status.is_finished or with_unfinished)
         ]
 
     def starting_points(self, user: User | None) -> StartingPoints:

@@ -1,12 +1,14 @@
-"""The JSON shapes of the contracts in DESIGN.md, shared by the CLI and the API."""
+"""The JSON of `recall search|list|show --json` and of the API, one shape for both (README:
+"Using it" and "API"). The keys written here are the contract operators' scripts parse."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from typing import Any
 
-from library.models import Recording, SearchResults, recording_url
+from library.models import Recording, RecordingMeta, SearchResults, recording_url
 
 
 def results_json(results: SearchResults) -> dict[str, Any]:
@@ -90,21 +92,37 @@ def visitor_json(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in detail.items() if k not in STAFF_FIELDS}
 
 
+def meta_json(meta: RecordingMeta) -> dict[str, Any]:
+    """Every field of the metadata: lists, dates (ISO 8601) and the visibility as JSON."""
+    shown: dict[str, Any] = {}
+    for field in dataclasses.fields(meta):
+        value = getattr(meta, field.name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        shown[field.name] = value
+    return shown
+
+
 def detail_json(recording: Recording, segment_count: int) -> dict[str, Any]:
-    """``recall show --json`` and ``/api/recordings/<id>``: the summary and more."""
-    meta = recording.meta
-    return summary_json(recording) | {
-        "tags": list(meta.tags),
-        "description": meta.description,
-        "language": meta.language,
-        "source_name": recording.source_name,
-        "media": dataclasses.asdict(recording.media_info) if recording.media_info else None,
-        "stages_done": list(recording.stages_done),
-        "error": recording.error,
-        "note": recording.note,
-        "url": f"/r/{recording.id}",
-        "segments": segment_count,
-    }
+    """``recall show --json`` and ``/api/recordings/<id>``: the summary, every metadata field
+    (title, event, speakers, tags, recorded_on, visibility, language, description) and more."""
+    return (
+        summary_json(recording)
+        | meta_json(recording.meta)
+        | {
+            "source_name": recording.source_name,
+            "media": dataclasses.asdict(recording.media_info) if recording.media_info else None,
+            "stages_done": list(recording.stages_done),
+            "error": recording.error,
+            "note": recording.note,
+            "url": f"/r/{recording.id}",
+            "segments": segment_count,
+        }
+    )
 
 
 def job_json(recording: Recording, now: dt.datetime) -> dict[str, Any]:

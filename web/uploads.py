@@ -20,10 +20,10 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from ingest import manage
 from library.errors import BadParameter, MediaError
+from library.metadata import MEDIA_EXTENSIONS, meta_from, title_from
 from library.models import RecordingMeta, Visibility
 from library.uploads import Upload, UploadNotFound, UploadStore
 from web.auth import current_staff, staff_required
-from web.metadata import MEDIA_EXTENSIONS, meta_from, title_from
 from web.services import services
 
 bp = Blueprint("uploads", __name__)
