@@ -84,8 +84,8 @@ class _RecordingRow(Base):
     playable_file: Mapped[str] = mapped_column(Text, default="")
     poster_file: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    # The job: which worker holds it ("host:pid", "" when none), when it last said it is alive,
-    # when it started, and how far the current stage is (progress above).
+    # The job: which worker holds it ("host:pid:thread", "" when none), when it last said it
+    # is alive, when it started, and how far the current stage is (progress above).
     worker: Mapped[str] = mapped_column(String(160), default="")
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

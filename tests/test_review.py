@@ -333,7 +333,8 @@ def test_changing_publish_rebuilds_the_index_so_unreviewed_words_vanish_at_once(
     try:
         assert services.index.search("aardvark", visibilities=("public",)).hits == ()
         assert services.index.search("aardvark").hits  # staff still find it
-        mark_reviewed(services.pipeline, rid, "ana@example.org")
+        parts = services.catalog, services.storage, services.index
+        mark_reviewed(*parts, rid, "ana@example.org")
         assert services.index.search("aardvark", visibilities=("public",)).hits
         reviewed = services.catalog.get(rid)
         assert reviewed.transcript_state == "reviewed" and reviewed.reviewed_at is not None
