@@ -16,9 +16,17 @@ from sqlalchemy.exc import OperationalError
 from ingest import intake
 from ingest.lease import is_abandoned
 from ingest.manage import cancel, requeue
-from library.config import load_config, parse_config
+from library.config import Config, load_config, parse_config
 from library.models import RecordingMeta, Status
-from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
+from tests.conftest import (
+    GATHERINGS,
+    JFK,
+    RECALL,
+    MediaFactory,
+    add_account,
+    app_for,
+    write_config,
+)
 from web.services import Services, open_services
 
 TIMEOUT = 240
@@ -68,6 +76,25 @@ def test_a_dead_worker_on_this_machine_is_noticed_at_once(services: Services) ->
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert is_abandoned("elsewhere:1:1", now, lease_seconds) is False
     assert is_abandoned("elsewhere:1:1", now - dt.timedelta(minutes=5), lease_seconds)
+
+
+def test_staff_cancel_a_waiting_job_and_retry_it_over_the_api(
+    config: Config, media: MediaFactory
+) -> None:
+    token = add_account(config, "jobs@example.org", "staff")
+    with app_for(config) as app:
+        services = app.extensions["recall"]
+        meta = RecordingMeta(title="Waiting")
+        rid = intake.submit(services.catalog, media("tone.wav"), meta, config.ingest).recording.id
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {token}"}
+        cancelled = client.post(f"/api/jobs/{rid}/cancel", headers=auth)
+        assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+        assert client.post(f"/api/jobs/{rid}/cancel", headers=auth).status_code == 409
+        retried = client.post(f"/api/jobs/{rid}/retry", headers=auth)
+        assert retried.status_code == 200 and retried.get_json()["status"] == "queued"
+        assert client.post(f"/api/jobs/{rid}/retry", headers=auth).status_code == 409
+        assert services.catalog.get(rid).status == Status.QUEUED
 
 
 @pytest.mark.slow
