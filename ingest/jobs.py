@@ -15,6 +15,7 @@ from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from ingest.lease import is_abandoned
 from ingest.pipeline import Pipeline
 from library.catalog import Catalog
 from library.config import Config
@@ -58,6 +59,7 @@ class JobQueue:
         on_progress: Callable[[str, float], None] | None = None,
     ) -> None:
         self.catalog = catalog
+        self.lease_seconds = config.jobs.lease_seconds
         self.pipeline = pipeline
         self.on_start = on_start
         self.on_done = on_done
@@ -90,7 +92,7 @@ class JobQueue:
         progress: dict[str, Any] = {}
         if self.on_progress is not None:
             progress["on_progress"] = self.on_progress
-        result = self.pipeline.run_job(recording_id, **progress)
+        result = self.pipeline.process(recording_id, **progress)
         if result is not None and self.on_done is not None and not result.status.is_pending:
             self.on_done(result)
 
@@ -100,12 +102,11 @@ class JobQueue:
     def recover(self) -> list[str]:
         """Queue again every unfinished job that no live worker holds and no task will run:
         those of killed workers, and those queued while no queue was running."""
-        assert self.pipeline is not None
         waiting = self.pending_ids()
         queued: list[str] = []
         for recording in self.catalog.recordings(unfinished_only=True):
-            held = recording.worker and not self.pipeline.is_abandoned(
-                recording.worker, recording.heartbeat_at
+            held = recording.worker and not is_abandoned(
+                recording.worker, recording.heartbeat_at, self.lease_seconds
             )
             if not held and recording.id not in waiting:
                 self.enqueue(recording.id)

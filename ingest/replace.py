@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from index.search import TranscriptIndex
 from ingest.edits import Cue
 from ingest.manage import save_transcript
-from ingest.pipeline import Pipeline
+from library.catalog import Catalog
 from library.errors import BadParameter, Conflict
 from library.models import Recording, Segment
+from library.storage import Storage
 
 MAX_FIND = 200  # characters of the text to find: a name or a phrase
 CONTEXT = 40  # characters shown either side of a match
@@ -84,7 +86,9 @@ def _cues(segments: Sequence[Segment], changes: dict[int, str]) -> list[Cue]:
     return [Cue(s.start, s.end, changes.get(i, s.text), s.speaker) for i, s in enumerate(segments)]
 
 
-def apply_matches(pipeline: Pipeline, matches: Sequence[Match]) -> list[Recording]:
+def apply_matches(
+    catalog: Catalog, storage: Storage, index: TranscriptIndex, matches: Sequence[Match]
+) -> list[Recording]:
     """Save every match, one editor save per recording (one undo step each). A sentence that
     changed since it was found is left alone. Returns the recordings saved."""
     by_recording: dict[str, dict[int, Match]] = {}
@@ -92,8 +96,8 @@ def apply_matches(pipeline: Pipeline, matches: Sequence[Match]) -> list[Recordin
         by_recording.setdefault(match.recording_id, {})[match.position] = match
     saved = []
     for recording_id, wanted in by_recording.items():
-        recording = pipeline.catalog.get(recording_id)
-        segments = pipeline.catalog.segments(recording_id)
+        recording = catalog.get(recording_id)
+        segments = catalog.segments(recording_id)
         changes = {
             i: m.after
             for i, m in wanted.items()
@@ -101,23 +105,29 @@ def apply_matches(pipeline: Pipeline, matches: Sequence[Match]) -> list[Recordin
         }
         if changes:
             cues = _cues(segments, changes)
-            saved.append(
-                save_transcript(pipeline, recording_id, cues, recording.transcript_version)
-            )
+            version = recording.transcript_version
+            saved.append(save_transcript(catalog, storage, index, recording_id, cues, version))
     return saved
 
 
 def set_sentence(
-    pipeline: Pipeline, recording_id: str, position: int, expected: str, text: str
+    catalog: Catalog,
+    storage: Storage,
+    index: TranscriptIndex,
+    recording_id: str,
+    position: int,
+    expected: str,
+    text: str,
 ) -> Recording:
     """Make sentence ``position`` read ``text``, as an editor save. Raises :class:`Conflict`
     when it no longer reads ``expected`` (edited since), :class:`BadParameter` for no such
     sentence."""
-    recording = pipeline.catalog.get(recording_id)
-    segments = pipeline.catalog.segments(recording_id)
+    recording = catalog.get(recording_id)
+    segments = catalog.segments(recording_id)
     if not 0 <= position < len(segments):
         raise BadParameter("position", str(position), "no such sentence in the transcript")
     if segments[position].text != expected:
         raise Conflict("that sentence was edited since; open the editor to change it")
     cues = _cues(segments, {position: text})
-    return save_transcript(pipeline, recording_id, cues, recording.transcript_version)
+    version = recording.transcript_version
+    return save_transcript(catalog, storage, index, recording_id, cues, version)

@@ -3,24 +3,30 @@ its words, under [library] publish = "after review"; the index follows at once."
 
 from __future__ import annotations
 
-from ingest.manage import publish
-from ingest.pipeline import Pipeline
+from index.search import TranscriptIndex
+from ingest.publish import publish
+from library.catalog import Catalog
 from library.clock import utc_now
 from library.errors import Conflict
 from library.models import Recording
+from library.storage import Storage
 
 
-def mark_reviewed(pipeline: Pipeline, recording_id: str, reviewer: str) -> Recording:
+def mark_reviewed(
+    catalog: Catalog, storage: Storage, index: TranscriptIndex, recording_id: str, reviewer: str
+) -> Recording:
     """Record that ``reviewer`` (a staff email) checked the transcript; it becomes public to
     visitors who may open the recording. Raises :class:`Conflict` before it is transcribed."""
-    recording = pipeline.catalog.get(recording_id)
+    recording = catalog.get(recording_id)
     if not recording.status.is_finished:
         raise Conflict(f"{recording.title!r} is {recording.status.value}: nothing to review yet")
-    pipeline.catalog.update(recording_id, reviewed_by=reviewer, reviewed_at=utc_now())
-    return publish(pipeline, recording_id)
+    catalog.update(recording_id, reviewed_by=reviewer, reviewed_at=utc_now())
+    return publish(catalog, storage, index, recording_id)
 
 
-def mark_machine(pipeline: Pipeline, recording_id: str) -> Recording:
+def mark_machine(
+    catalog: Catalog, storage: Storage, index: TranscriptIndex, recording_id: str
+) -> Recording:
     """Back to an unreviewed machine transcript (hidden from visitors under "after review")."""
-    pipeline.catalog.update(recording_id, reviewed_by=None, reviewed_at=None)
-    return publish(pipeline, recording_id)
+    catalog.update(recording_id, reviewed_by=None, reviewed_at=None)
+    return publish(catalog, storage, index, recording_id)

@@ -82,8 +82,6 @@ def _apply(row: RecordingRow, changes: Mapping[str, object]) -> None:
         setattr(row, name, value)
 
 
-
-
 def add_missing_columns(engine: Engine, *names: str) -> None:
     """Catalogs made by an earlier Recall lack newer columns: add them, so upgrading never
     needs a manual step. Columns added after the first release are nullable, or text that

@@ -153,7 +153,7 @@ class Recording:
     progress: float = 0.0
     error: str = ""
     note: str = ""
-    worker: str = ""  # "host:pid" of the worker processing it, "" when none
+    worker: str = ""  # "host:pid:thread" of the worker processing it, "" when none
     heartbeat_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
     can_undo: bool = False  # a transcript edit can be taken back

@@ -85,7 +85,8 @@ def test_a_private_recording_is_not_found_for_visitors_but_handed_over_for_staff
     with app_for(config) as app:
         services = app.extensions["recall"]
         meta = services.catalog.get(jfk).meta
-        update_metadata(services.pipeline, jfk, replace(meta, visibility=Visibility.PRIVATE))
+        parts = services.catalog, services.storage, services.index
+        update_metadata(*parts, jfk, replace(meta, visibility=Visibility.PRIVATE))
         try:
             visitor = app.test_client()
             for url in (f"/media/{jfk}/{playable}", f"/media/{jfk}/{poster}",
@@ -99,7 +100,7 @@ def test_a_private_recording_is_not_found_for_visitors_but_handed_over_for_staff
             assert response.headers["X-Accel-Redirect"] == f"{PREFIX}{jfk}/{playable}"
             assert response.cache_control.private and not response.cache_control.public
         finally:
-            update_metadata(services.pipeline, jfk, meta)
+            update_metadata(*parts, jfk, meta)
 
 
 @pytest.mark.parametrize("prefix", ["_media/", "/_media", "/a b/", "/x/\n/"])

@@ -13,10 +13,21 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from ingest import intake
+from ingest.lease import is_abandoned
+from ingest.manage import cancel, requeue
 from library.clock import utc_now
-from library.config import load_config, parse_config
+from library.config import Config, load_config, parse_config
 from library.models import RecordingMeta, Status
-from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
+from tests.conftest import (
+    GATHERINGS,
+    JFK,
+    RECALL,
+    MediaFactory,
+    add_account,
+    app_for,
+    write_config,
+)
 from web.services import Services, open_services
 
 TIMEOUT = 240
@@ -26,13 +37,16 @@ def _added(services: Services, source: Path, tmp_path: Path, title: str) -> str:
     """An upload's path: the file moved into the library and its job queued."""
     copy = tmp_path / f"upload-{source.name}"
     shutil.copyfile(source, copy)
-    recording = services.pipeline.add(copy, RecordingMeta(title=title), name=source.name).recording
-    services.jobs.enqueue(recording.id)
-    return recording.id
+    s, meta = services, RecordingMeta(title=title)
+    added = intake.add(s.catalog, s.storage, copy, meta, s.config.ingest, name=source.name)
+    services.jobs.enqueue(added.recording.id)
+    return added.recording.id
 
 
 def test_only_one_worker_can_hold_a_job(services: Services, media: MediaFactory) -> None:
-    recording = services.pipeline.submit(media("tone.wav"), RecordingMeta(title="t")).recording
+    meta = RecordingMeta(title="t")
+    submitted = intake.submit(services.catalog, media("tone.wav"), meta, services.config.ingest)
+    recording = submitted.recording
     never = lambda worker, heartbeat: False  # noqa: E731
     always = lambda worker, heartbeat: True  # noqa: E731
     assert services.catalog.claim(recording.id, "a:1:1", never) is not None
@@ -51,27 +65,47 @@ def test_a_dead_worker_on_this_machine_is_noticed_at_once(services: Services) ->
 
     dead = subprocess.run(["true"], check=True)  # its pid is free once it has ended
     host = socket.gethostname()
-    assert services.pipeline.is_abandoned(f"{host}:{os.getpid()}:1", None) is False
+    lease_seconds = services.config.jobs.lease_seconds
+    assert is_abandoned(f"{host}:{os.getpid()}:1", None, lease_seconds) is False
     proc = subprocess.Popen(["true"])
     proc.wait()
-    assert services.pipeline.is_abandoned(f"{host}:{proc.pid}:1", None) is True
+    assert is_abandoned(f"{host}:{proc.pid}:1", None, lease_seconds) is True
     assert dead.returncode == 0
     # Elsewhere only the heartbeat's age tells.
     import datetime as dt
 
     now = utc_now()
-    assert services.pipeline.is_abandoned("elsewhere:1:1", now) is False
-    assert services.pipeline.is_abandoned("elsewhere:1:1", now - dt.timedelta(minutes=5))
+    assert is_abandoned("elsewhere:1:1", now, lease_seconds) is False
+    assert is_abandoned("elsewhere:1:1", now - dt.timedelta(minutes=5), lease_seconds)
+
+
+def test_staff_cancel_a_waiting_job_and_retry_it_over_the_api(
+    config: Config, media: MediaFactory
+) -> None:
+    token = add_account(config, "jobs@example.org", "staff")
+    with app_for(config) as app:
+        services = app.extensions["recall"]
+        meta = RecordingMeta(title="Waiting")
+        rid = intake.submit(services.catalog, media("tone.wav"), meta, config.ingest).recording.id
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {token}"}
+        cancelled = client.post(f"/api/jobs/{rid}/cancel", headers=auth)
+        assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+        assert client.post(f"/api/jobs/{rid}/cancel", headers=auth).status_code == 409
+        retried = client.post(f"/api/jobs/{rid}/retry", headers=auth)
+        assert retried.status_code == 200 and retried.get_json()["status"] == "queued"
+        assert client.post(f"/api/jobs/{rid}/retry", headers=auth).status_code == 409
+        assert services.catalog.get(rid).status == Status.QUEUED
 
 
 @pytest.mark.slow
 def test_cancel_then_retry(services: Services, tmp_path: Path) -> None:
     rid = _added(services, JFK, tmp_path, "Inaugural")
-    assert services.pipeline.cancel(rid).status == Status.CANCELLED
+    assert cancel(services.catalog, rid).status == Status.CANCELLED
     services.jobs.drain()  # the queued task finds the job cancelled and does nothing
     assert services.catalog.get(rid).status == Status.CANCELLED
     assert services.catalog.get(rid).stages_done == ("store",)
-    services.pipeline.requeue(rid)
+    requeue(services.catalog, rid)
     services.jobs.enqueue(rid)
     services.jobs.drain()
     recording = services.catalog.get(rid)
@@ -226,7 +260,7 @@ def test_a_failing_job_does_not_block_the_others_and_can_be_retried(
     assert "source.webm" in failed.error and "Traceback" not in failed.error
     assert services.catalog.get(fine).status == Status.READY
     kept.rename(source)
-    services.pipeline.requeue(broken)
+    requeue(services.catalog, broken)
     services.jobs.enqueue(broken)
     services.jobs.drain()
     assert services.catalog.get(broken).status == Status.READY
@@ -236,7 +270,9 @@ def test_an_unreachable_queue_never_loses_an_upload(tmp_path: Path, media: Media
     config = parse_config({"jobs": {"queue_url": "redis://127.0.0.1:1/0"}}, tmp_path)
     services = open_services(config)
     try:
-        recording = services.pipeline.submit(media("tone.wav"), RecordingMeta(title="t")).recording
+        meta = RecordingMeta(title="t")
+        submitted = intake.submit(services.catalog, media("tone.wav"), meta, config.ingest)
+        recording = submitted.recording
         services.jobs.enqueue(recording.id)  # logged, not raised
         assert services.catalog.get(recording.id).status == Status.QUEUED  # recover() finds it
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import audio
+from ingest import audio, intake
 from ingest.audio import AudioSegment, decode_pcm, measure_loudness
 from ingest.transcribe import plan_windows, transcribe
 from library.config import Config
@@ -134,11 +134,19 @@ def test_the_same_file_twice_is_one_recording(services: Services, tmp_path: Path
 
 
 def test_a_recording_in_progress_elsewhere_is_left_alone(services: Services) -> None:
-    submitted = services.pipeline.submit(JFK, RecordingMeta(title="Busy")).recording
+    meta = RecordingMeta(title="Busy")
+    submitted = intake.submit(services.catalog, JFK, meta, services.config.ingest).recording
     with services.storage.lock(submitted.id):  # as another process would hold it
-        untouched = services.pipeline.process(submitted.id, JFK, wait=False)
+        assert services.pipeline.process(submitted.id, JFK, wait=False) is None
+    untouched = services.catalog.get(submitted.id)
     assert untouched.status == Status.QUEUED and untouched.stages_done == ()
-    assert services.pipeline.process(submitted.id, JFK, wait=False).status == Status.READY
+    done = services.pipeline.process(submitted.id, JFK, wait=False)
+    assert done is not None and done.status == Status.READY
+
+
+def test_the_pipeline_indexes_into_the_index_a_rebuild_made(services: Services) -> None:
+    services.rebuild_index()
+    assert services.pipeline.index() is services.index
 
 
 def test_silent_audio_ingests_with_no_speech_note(services: Services, media: MediaFactory) -> None:

@@ -333,7 +333,8 @@ def test_changing_publish_rebuilds_the_index_so_unreviewed_words_vanish_at_once(
     try:
         assert services.index.search("aardvark", visibilities=("public",)).hits == ()
         assert services.index.search("aardvark").hits  # staff still find it
-        mark_reviewed(services.pipeline, rid, "ana@example.org")
+        parts = services.catalog, services.storage, services.index
+        mark_reviewed(*parts, rid, "ana@example.org")
         assert services.index.search("aardvark", visibilities=("public",)).hits
         reviewed = services.catalog.get(rid)
         assert reviewed.transcript_state == "reviewed" and reviewed.reviewed_at is not None
@@ -344,6 +345,34 @@ def test_changing_publish_rebuilds_the_index_so_unreviewed_words_vanish_at_once(
         assert services.index.is_current
     finally:
         services.close()
+
+
+def test_the_review_command_publishes_the_words_and_undo_hides_them(tmp_path: Path) -> None:
+    from web.cli import cli
+
+    raw = {"library": {"publish": "after review"}, "index": {"semantic": "off"}}
+    config = parse_config(raw, tmp_path, "t")
+    services = open_services(config)
+    try:
+        rid = _ready_recording(services, "Talk", "The aardvark spoke first.").id
+    finally:
+        services.close()
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        f'[library]\ndata_dir = "{config.data_dir}"\npublish = "after review"\n'
+        '[index]\nsemantic = "off"\n'
+    )
+    for undo, state in (([], "reviewed"), (["--undo"], "machine")):
+        args = ["--config", str(config_file), "review", rid, "--by", "ana@example.org", *undo]
+        run = CliRunner().invoke(cli, args)
+        assert run.exit_code == 0 and f"Talk: transcript {state}" in run.output, run.output
+        services = open_services(config)
+        try:
+            assert services.catalog.get(rid).transcript_state == state
+            public = services.index.search("aardvark", visibilities=("public",)).hits
+            assert bool(public) is (state == "reviewed")
+        finally:
+            services.close()
 
 
 def test_suggestions_go_with_their_recording_and_count_per_address(tmp_path: Path) -> None:

@@ -348,7 +348,8 @@ def test_moments_hide_a_private_recordings_moments_from_visitors(
     services = app.extensions["recall"]
     jfk = ids(client)["Inaugural address"]["id"]
     meta = services.catalog.get(jfk).meta
-    update_metadata(services.pipeline, jfk, replace(meta, visibility=Visibility.PRIVATE))
+    parts = services.catalog, services.storage, services.index
+    update_metadata(*parts, jfk, replace(meta, visibility=Visibility.PRIVATE))
     try:
         for url in ("/moments?q=ask", "/embed/moments?q=ask&order=recording"):
             page = client.get(url).get_data(as_text=True)
@@ -356,5 +357,5 @@ def test_moments_hide_a_private_recordings_moments_from_visitors(
         answer = client.get("/oembed?url=http://localhost/moments%3Fq%3Dask").get_json()
         assert jfk not in answer.get("thumbnail_url", "")
     finally:
-        update_metadata(services.pipeline, jfk, meta)
+        update_metadata(*parts, jfk, meta)
     assert jfk in client.get("/moments?q=ask").get_data(as_text=True)

@@ -46,7 +46,7 @@ def add_commands(cli: click.Group, services: Callable[[], Services], err: Consol
                 Text(f"{len(matches)} sentence(s) in {recordings} recording(s) would change.")
             )
             return
-        saved = apply_matches(opened.pipeline, matches)
+        saved = apply_matches(opened.catalog, opened.storage, opened.index, matches)
         err.print(Text(f"Replaced in {len(matches)} sentence(s) of {len(saved)} recording(s)."))
 
     @cli.command()
@@ -56,9 +56,9 @@ def add_commands(cli: click.Group, services: Callable[[], Services], err: Consol
     def review(recording_id: str, reviewer: str, undo: bool) -> None:
         """Mark a recording's transcript reviewed: under [library] publish = "after review"
         visitors see its words from then on."""
-        pipeline = services().pipeline
+        s = services()
         if undo:
-            recording = mark_machine(pipeline, recording_id)
+            recording = mark_machine(s.catalog, s.storage, s.index, recording_id)
         else:
-            recording = mark_reviewed(pipeline, recording_id, reviewer)
+            recording = mark_reviewed(s.catalog, s.storage, s.index, recording_id, reviewer)
         err.print(Text(f"{recording.title}: transcript {recording.transcript_state}."))

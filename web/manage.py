@@ -81,7 +81,8 @@ def save_details(recording_id: str) -> Any:
     recording = services().catalog.get(recording_id)
     fields = {name: request.form.get(name) for name in EDITABLE if name in request.form}
     meta = meta_from_fields(fields, recording.meta)
-    manage.update_metadata(services().pipeline, recording_id, meta)
+    s = services()
+    manage.update_metadata(s.catalog, s.storage, s.index, recording_id, meta)
     flash("Details saved.")
     return redirect(url_for("manage.manage_page", recording_id=recording_id))
 
@@ -89,8 +90,9 @@ def save_details(recording_id: str) -> Any:
 @bp.post("/r/<recording_id>/retranscribe")
 @staff_required
 def retranscribe(recording_id: str) -> Any:
-    model = request.form.get("model", "") or services().config.transcribe.model
-    recording = manage.retranscribe(services().pipeline, recording_id, model)
+    default = services().config.transcribe.model
+    model = request.form.get("model", "") or default
+    recording = manage.retranscribe(services().catalog, recording_id, model, default=default)
     services().jobs.enqueue(recording_id)
     flash(f"{recording.title}: queued to be transcribed again with {model}.")
     return redirect(url_for("staff.jobs"))
@@ -99,8 +101,9 @@ def retranscribe(recording_id: str) -> Any:
 @bp.post("/r/<recording_id>/delete")
 @staff_required
 def delete(recording_id: str) -> Any:
-    recording = services().catalog.get(recording_id)
-    manage.delete_recording(services().pipeline, recording_id)
+    s = services()
+    recording = s.catalog.get(recording_id)
+    manage.delete_recording(s.catalog, s.storage, s.index, recording_id)
     flash(f"Deleted {recording.title!r}: its media, transcript and search entries are gone.")
     return redirect(url_for("pages.library"))
 
@@ -113,7 +116,10 @@ def import_captions(recording_id: str) -> Any:
         raise BadParameter("captions", "", "choose a .vtt or .srt file")
     data = upload.stream.read(manage.MAX_CAPTION_BYTES + 1)
     text = manage.decode_captions(data, upload.filename)
-    recording = manage.import_captions(services().pipeline, recording_id, text, upload.filename)
+    s = services()
+    recording = manage.import_captions(
+        s.catalog, s.storage, s.index, recording_id, text, upload.filename
+    )
     flash(f"Captions from {upload.filename} are now the transcript of {recording.title!r}.")
     return redirect(url_for("manage.manage_page", recording_id=recording_id))
 
@@ -137,7 +143,8 @@ def editor(recording_id: str) -> str:
 @bp.post("/r/<recording_id>/undo")
 @staff_required
 def undo(recording_id: str) -> Any:
-    manage.undo_transcript(services().pipeline, recording_id)
+    s = services()
+    manage.undo_transcript(s.catalog, s.storage, s.index, recording_id)
     flash("The transcript is back to how it was before the last save.")
     return redirect(url_for("manage.editor", recording_id=recording_id))
 
@@ -156,14 +163,16 @@ def api_update(recording_id: str) -> Response:
     if unknown:
         raise BadParameter("body", ", ".join(sorted(unknown)), "unknown fields")
     meta = meta_from_fields(body, recording.meta)
-    updated = manage.update_metadata(services().pipeline, recording_id, meta)
-    return jsonify(detail_json(updated, len(services().catalog.segments(recording_id))))
+    s = services()
+    updated = manage.update_metadata(s.catalog, s.storage, s.index, recording_id, meta)
+    return jsonify(detail_json(updated, len(s.catalog.segments(recording_id))))
 
 
 @bp.delete("/api/recordings/<recording_id>")
 @staff_required
 def api_delete(recording_id: str) -> Response:
-    manage.delete_recording(services().pipeline, recording_id)
+    s = services()
+    manage.delete_recording(s.catalog, s.storage, s.index, recording_id)
     return Response(status=204)
 
 
@@ -177,21 +186,25 @@ def api_transcript(recording_id: str) -> Response:
 @staff_required
 def api_save_transcript(recording_id: str) -> Response:
     cues, version = _cues(request.get_json(silent=True))
-    recording = manage.save_transcript(services().pipeline, recording_id, cues, version)
+    s = services()
+    recording = manage.save_transcript(s.catalog, s.storage, s.index, recording_id, cues, version)
     return jsonify(_transcript_json(recording))
 
 
 @bp.post("/api/recordings/<recording_id>/transcript/undo")
 @staff_required
 def api_undo(recording_id: str) -> Response:
-    return jsonify(_transcript_json(manage.undo_transcript(services().pipeline, recording_id)))
+    s = services()
+    recording = manage.undo_transcript(s.catalog, s.storage, s.index, recording_id)
+    return jsonify(_transcript_json(recording))
 
 
 @bp.post("/api/recordings/<recording_id>/retranscribe")
 @staff_required
 def api_retranscribe(recording_id: str) -> Response:
     body = request.get_json(silent=True) or {}
-    model = str(body.get("model") or services().config.transcribe.model)
-    recording = manage.retranscribe(services().pipeline, recording_id, model)
+    default = services().config.transcribe.model
+    model = str(body.get("model") or default)
+    recording = manage.retranscribe(services().catalog, recording_id, model, default=default)
     services().jobs.enqueue(recording_id)
     return jsonify(detail_json(recording, 0))

@@ -47,7 +47,8 @@ def replace_page() -> str:
 @staff_required
 def replace_apply() -> Any:
     old, new, recording_id, matches = matches_for(request.form)
-    saved = apply_matches(services().pipeline, matches)
+    s = services()
+    saved = apply_matches(s.catalog, s.storage, s.index, matches)
     flash(
         f"Replaced {old!r} with {new!r} in {len(matches)} sentence(s) of {len(saved)} "
         "recording(s). Each can be undone from its editor."

@@ -120,12 +120,12 @@ def review() -> str:
 @bp.post("/review/<recording_id>/<any(reviewed, machine):state>")
 @staff_required
 def mark(recording_id: str, state: str) -> Any:
-    pipeline = services().pipeline
+    s = services()
     if state == "reviewed":
-        recording = mark_reviewed(pipeline, recording_id, _staff_email())
+        recording = mark_reviewed(s.catalog, s.storage, s.index, recording_id, _staff_email())
         flash(f"{recording.title}: transcript marked reviewed.")
     else:
-        recording = mark_machine(pipeline, recording_id)
+        recording = mark_machine(s.catalog, s.storage, s.index, recording_id)
         flash(f"{recording.title}: transcript marked unreviewed.")
     back = request.form.get("back") == "recording"
     return redirect(recording_url(recording_id) if back else url_for("review.review"))
@@ -145,9 +145,9 @@ def decide(suggestion_id: int, action: str) -> Any:
     store = suggestions()
     found = store.get(suggestion_id)
     if action == "accept":
-        set_sentence(
-            services().pipeline, found.recording_id, found.position, found.original, found.text
-        )
+        s = services()
+        where = (found.recording_id, found.position)
+        set_sentence(s.catalog, s.storage, s.index, *where, found.original, found.text)
         store.decide(suggestion_id, SuggestionState.ACCEPTED, _staff_email())
         flash(f"Accepted: the sentence now reads {found.text!r}.")
     else:

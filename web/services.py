@@ -80,7 +80,6 @@ class Services:
             self.config.index_dir, self.catalog.iter_transcripts(), semantic, publish
         )
         self.index = TranscriptIndex(self.config.index_dir, semantic, publish)
-        self.pipeline.index = self.index
         return count
 
     def viewable(self, recording_id: str, user: User | None) -> Recording:
@@ -238,12 +237,14 @@ def open_services(config: Config) -> Services:
     catalog = Catalog(config.database_url)
     storage = Storage(config.media_dir)
     index = TranscriptIndex(config.index_dir, _semantic(config), config.library.publish_mode)
-    pipeline = Pipeline(config, catalog, storage, index)
+    # The pipeline asks for the index each time it indexes: a rebuild replaces it.
+    opened: Services
+    pipeline = Pipeline(config, catalog, storage, lambda: opened.index)
     jobs = JobQueue(config, catalog, pipeline)
-    services = Services(config, catalog, storage, index, pipeline, Users(catalog), jobs)
+    opened = Services(config, catalog, storage, index, pipeline, Users(catalog), jobs)
     if not index.is_current:
-        services.rebuild_index()
-    return services
+        opened.rebuild_index()
+    return opened
 
 
 def services() -> Services:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
+from ingest import manage
 from ingest.coverage import low_coverage_note
 from ingest.liveness import SILENCE_SECONDS, live_workers
 from library.clock import utc_now
@@ -86,12 +87,12 @@ def _act(recording_id: str, action: str) -> Recording:
     if action == "retry":
         if recording.status not in (Status.FAILED, Status.CANCELLED):
             raise Conflict(f"{recording.title!r} is {recording.status.value}: nothing to retry")
-        recording = services().pipeline.requeue(recording_id)
+        recording = manage.requeue(services().catalog, recording_id)
         services().jobs.enqueue(recording_id)
         return recording
     if not recording.status.is_pending:
         raise Conflict(f"{recording.title!r} is {recording.status.value}: nothing to cancel")
-    return services().pipeline.cancel(recording_id)
+    return manage.cancel(services().catalog, recording_id)
 
 
 _ACTIONS = "<any(retry, cancel):action>"

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from ingest import manage
+from ingest import intake, manage
 from library.errors import BadParameter, MediaError
 from library.metadata import MEDIA_EXTENSIONS, meta_from, title_from
 from library.models import RecordingMeta, Visibility
@@ -168,11 +168,17 @@ def _finish(upload: Upload) -> Response | tuple[Response, int]:
     note = ""
     try:
         if replaces:
-            manage.replace_media(services().pipeline, replaces, path, upload.filename)
+            s = services()
+            manage.replace_media(
+                s.catalog, s.storage, s.index, replaces, path, upload.filename, s.config.ingest
+            )
             recording_id, is_new = replaces, True
         else:
             meta = _meta(upload.metadata, upload.filename)
-            added = services().pipeline.add(path, meta, name=upload.filename)
+            s = services()
+            added = intake.add(
+                s.catalog, s.storage, path, meta, s.config.ingest, name=upload.filename
+            )
             recording_id, is_new = added.recording.id, added.is_new
             note = _use_captions(store, upload, recording_id) if is_new else ""
     except MediaError as e:
@@ -202,7 +208,8 @@ def _use_captions(store: UploadStore, upload: Upload, recording_id: str) -> str:
         return ""
     name, text = attached
     try:
-        manage.import_captions(services().pipeline, recording_id, text, name)
+        s = services()
+        manage.import_captions(s.catalog, s.storage, s.index, recording_id, text, name)
     except BadParameter as e:
         return f"{name} was not used ({e}); the recording will be transcribed"
     return f"{name} is the transcript"
