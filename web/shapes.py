@@ -1,4 +1,4 @@
-"""The JSON shapes of the contracts in DESIGN.md, shared by the CLI and the API."""
+"""The JSON shapes shared by the CLI's --json output and the API: a contract that scripts parse."""
 
 from __future__ import annotations
 
