@@ -4,6 +4,7 @@ transcript. Runs on PostgreSQL too: pytest --database=postgresql."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,19 @@ def test_opening_an_old_catalog_raises_with_its_revision(home: Path) -> None:
     with pytest.raises(SchemaOutOfDate) as raised:
         Catalog(url)
     assert (raised.value.revision, raised.value.head) == (None, schema.head())
+
+
+def test_a_backup_of_an_old_database_restores_upgraded(home: Path, tmp_path: Path) -> None:
+    make_old_catalog(_config(home).database_url)
+    backed_up = recall(home, "backup", str(tmp_path / "backup"))
+    assert backed_up.exit_code == 0, backed_up.output
+    elsewhere = tmp_path / "elsewhere"
+    write_config(elsewhere)
+    restored = recall(elsewhere, "restore", str(tmp_path / "backup"))
+    assert restored.exit_code == 0, restored.output
+    assert f"Upgraded the database from a Recall before migrations to {schema.head()}." in (
+        restored.stderr
+    )
+    assert "Rebuilt the search index of 1 recording(s)" in restored.stderr
+    listed = recall(elsewhere, "list", "--json")
+    assert {r["id"] for r in json.loads(listed.stdout)} == set(RECORDINGS)
