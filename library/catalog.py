@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import create_engine, delete, event, inspect, select, text, update
+from sqlalchemy import create_engine, delete, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,7 @@ from library.models import (
     Status,
     Word,
 )
+from library.schema import ensure_current
 
 # Base is defined in library.tables; users, glossary and suggestions add their tables to it.
 from library.tables import Base as Base
@@ -82,23 +83,6 @@ def _apply(row: RecordingRow, changes: Mapping[str, object]) -> None:
         setattr(row, name, value)
 
 
-def add_missing_columns(engine: Engine, *names: str) -> None:
-    """Catalogs made by an earlier Recall lack newer columns: add them, so upgrading never
-    needs a manual step. Columns added after the first release are nullable, or text that
-    defaults to ''."""
-    for name in names:
-        existing = {c["name"] for c in inspect(engine).get_columns(name)}
-        with engine.begin() as connection:
-            for column in Base.metadata.tables[name].columns:
-                if column.name in existing:
-                    continue
-                kind = column.type.compile(engine.dialect)
-                literal = "" if column.nullable else " NOT NULL DEFAULT ''"
-                connection.execute(
-                    text(f'ALTER TABLE {name} ADD COLUMN "{column.name}" {kind}{literal}')
-                )
-
-
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the site read while a worker writes; the timeout waits out short write locks.
@@ -115,8 +99,13 @@ class Catalog:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
-        add_missing_columns(self.engine, "recordings", "segments")
+        # An empty database gets its tables; one of an earlier Recall is refused until
+        # `recall db upgrade` (library.schema).
+        try:
+            ensure_current(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         # For the other stores that share this database (library.users).
         self.session_factory = self._session

@@ -124,3 +124,25 @@ class Busy(RecallError):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class SchemaOutOfDate(RecallError):
+    """The catalog was made by an earlier Recall: ``revision`` (None: from before migrations)
+    is behind ``head``, the schema this Recall reads and writes."""
+
+    def __init__(self, revision: str | None, head: str) -> None:
+        super().__init__("the database is at an older schema; run: recall db upgrade")
+        self.revision = revision
+        self.head = head
+
+
+class SchemaTooNew(RecallError):
+    """The catalog was upgraded by a later Recall than this one."""
+
+    def __init__(self, revision: str, head: str) -> None:
+        super().__init__(
+            f"the database is at schema {revision}, newer than this Recall's {head}; "
+            "install the Recall that upgraded it"
+        )
+        self.revision = revision
+        self.head = head

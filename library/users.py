@@ -16,12 +16,10 @@ import re
 import secrets
 
 from sqlalchemy import DateTime, Integer, String, Text, delete, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.schema import CreateTable
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from library.catalog import Base, Catalog, add_missing_columns
+from library.catalog import Base, Catalog
 from library.clock import utc_now
 from library.errors import AccountError, UserNotFound
 from library.models import Role, User
@@ -44,8 +42,7 @@ class _UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    # Named by every session cookie of the account ('' in a catalog of an earlier Recall until
-    # Users fills it in).
+    # Named by every session cookie of the account (revision 0002 gave existing accounts one).
     session_key: Mapped[str] = mapped_column(String(64), default="")
 
 
@@ -70,47 +67,11 @@ def _check_password(email: str, password: str) -> None:
         raise AccountError(email, f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
 
 
-def _never_reuse_ids(engine: Engine) -> None:
-    """An accounts table made by an earlier Recall lacks AUTOINCREMENT, which SQLite cannot
-    add in place: copy the rows into a table made anew, in one transaction. (PostgreSQL
-    sequences never reuse a number.)"""
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.connect() as connection:
-        made = connection.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'"
-        ).scalar()
-        if made is None or "AUTOINCREMENT" in str(made).upper():
-            return
-        connection.rollback()
-        table = Base.metadata.tables["users"]
-        columns = ", ".join(f'"{c.name}"' for c in table.columns)
-        # Another process doing the same at once only copies the rows once more.
-        script = f"""BEGIN IMMEDIATE;
-            ALTER TABLE users RENAME TO users_before_autoincrement;
-            {CreateTable(table).compile(engine)};
-            INSERT INTO users ({columns}) SELECT {columns} FROM users_before_autoincrement;
-            DROP TABLE users_before_autoincrement;
-            COMMIT;"""
-        sqlite = connection.connection.driver_connection
-        try:
-            sqlite.executescript(script)  # type: ignore[union-attr]
-        except Exception:
-            sqlite.rollback()  # type: ignore[union-attr]
-            raise
-
-
 class Users:
     """The accounts, in the catalog's database."""
 
     def __init__(self, catalog: Catalog) -> None:
         self._session = catalog.session_factory
-        Base.metadata.create_all(catalog.engine, tables=[Base.metadata.tables["users"]])
-        add_missing_columns(catalog.engine, "users")
-        _never_reuse_ids(catalog.engine)
-        with self._session.begin() as session:
-            for row in session.scalars(select(_UserRow).where(_UserRow.session_key == "")):
-                row.session_key = _new_session_key()
 
     def add(self, email: str, password: str, role: Role) -> tuple[User, str]:
         """Create an account; returns it and its API token (shown once, never stored).

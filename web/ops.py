@@ -1,9 +1,10 @@
-"""Operators' commands: ``recall doctor``, ``recall backup DEST``, ``recall restore SRC``.
+"""Operators' commands: ``recall doctor``, ``recall backup DEST``, ``recall restore SRC``,
+``recall db upgrade`` and ``recall db current``.
 
 They are added to the ``recall`` group by :func:`register`. They read the configuration
 themselves (not through the CLI's open services): ``restore`` must not create anything in
-the data directory it is about to fill, and ``doctor`` must report a catalog that cannot be
-opened instead of stopping at it.
+the data directory it is about to fill, ``doctor`` must report a catalog that cannot be
+opened instead of stopping at it, and ``db`` works on a catalog the others refuse to open.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import click
 
 from ingest.runner import ffmpeg_version
 from ingest.transcribe import load_model
+from library import schema
 from library.backup import SETTINGS, backup, restore
 from library.config import Config, load_config
 from web.checks import READINESS, Check, run_check
@@ -106,6 +108,10 @@ def restore_command(source: Path) -> None:
     started = time.perf_counter()
     summary = restore(config, source)
     click.echo(f"Restored {summary.files} files ({summary.bytes / 1e6:,.1f} MB).", err=True)
+    # A backup of an earlier Recall is brought to this one's schema: no one uses it yet.
+    found = schema.upgrade(config.database_url)
+    if not found.is_current and not found.empty:
+        click.echo(f"Upgraded the database from {_revision(found)} to {found.head}.", err=True)
     services = open_services(config)
     try:
         indexed = time.perf_counter()
@@ -122,6 +128,46 @@ def restore_command(source: Path) -> None:
         click.echo(f"The backed-up configuration is in {source / SETTINGS}.", err=True)
 
 
+def _revision(found: schema.SchemaState) -> str:
+    return found.revision or "a Recall before migrations"
+
+
+@click.group()
+def db() -> None:
+    """The catalog's schema. After installing a newer Recall, take a backup and run
+    `recall db upgrade`; until then the other commands refuse an out-of-date catalog."""
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the catalog's schema revision and where it stands, tab-separated: "current",
+    "empty" (a new catalog: its tables are made at first use), "older" (run `recall db
+    upgrade`) or "newer" (a later Recall upgraded it). Exits 0 for current or empty, else 1.
+    """
+    found = schema.current(_config().database_url)
+    if found.is_current or found.empty:
+        click.echo(f"{found.revision or 'none'}\t{'current' if found.is_current else 'empty'}")
+        return
+    click.echo(f"{found.revision or 'none'}\t{'newer' if found.is_newer else 'older'}")
+    click.echo(f"recall: {found.refusal()}", err=True)
+    sys.exit(1)
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the catalog to this Recall's schema, in one transaction (a new catalog is made).
+    Take a backup first (`recall backup DEST`), and stop the site and workers while it runs.
+    """
+    found = schema.upgrade(_config().database_url)
+    if found.is_current:
+        message = f"The database is at {found.head} already."
+    elif found.empty:
+        message = f"Made a new database at {found.head}."
+    else:
+        message = f"Upgraded the database from {_revision(found)} to {found.head}."
+    click.echo(message, err=True)
+
+
 def register(group: click.Group) -> None:
-    for command in (doctor, backup_command, restore_command):
+    for command in (doctor, backup_command, restore_command, db):
         group.add_command(command)
