@@ -32,6 +32,7 @@ class LibraryConfig:
         return Publish(self.publish)
 
     min_free_mb: int = 1000
+    pg_bin_dir: str = ""
 
 
 @dataclass(frozen=True)
