@@ -36,8 +36,11 @@ from tests.conftest import (
     add_account,
     app_for,
     postgres_database,
+    run_recall,
     sign_in,
+    write_config,
 )
+from web import throttle
 
 TIMEOUT = 300
 FOOD_BANK = DATA / "food-bank-volunteers.mp3"
@@ -94,6 +97,20 @@ def test_sign_in_goes_on_counting_in_memory_while_redis_is_down(tmp_path: Path) 
         assert statuses == [401] * 5 + [429]  # never a 500; the limit holds in this process
         owner = _from(app.test_client(), "198.51.100.7")
         assert sign_in(owner, "ana@example.org").status_code == 302  # type: ignore[attr-defined]
+
+
+def test_doctor_says_whether_the_sign_in_limits_are_shared(tmp_path: Path, redis_url: str) -> None:
+    alone = parse_config({}, tmp_path).web
+    assert throttle.check_storage(alone) == "counted in each site process's memory"
+    shared = parse_config({"web": {"limits_url": redis_url}}, tmp_path).web
+    assert throttle.check_storage(shared) == "shared in Redis"
+    config_file = write_config(tmp_path / "home")
+    config_file.write_text(
+        config_file.read_text() + f'\n[web]\nlimits_url = "redis://127.0.0.1:{_free_port()}/0"\n'
+    )
+    down = run_recall("doctor", cwd=tmp_path / "home")
+    assert down.returncode == 1
+    assert "FAILED\tlimits\tunavailable (ConnectionError): Redis does not answer" in down.stdout
 
 
 # -- two sites and two workers -----------------------------------------------------------------

@@ -26,6 +26,7 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits.storage import storage_from_string
 from werkzeug.wrappers import Response as BaseResponse
 
 from library.config import WebConfig
@@ -111,6 +112,15 @@ def _storage_uri(web: WebConfig) -> str:
     if web.limits_url.startswith("unix://"):  # the spelling redis-py and [jobs] use
         return "redis+" + web.limits_url
     return web.limits_url or "memory://"
+
+
+def check_storage(web: WebConfig) -> str:
+    """For ``recall doctor``: whether the counts are shared, and their storage answers."""
+    if not web.limits_url or web.limits_url.startswith("memory"):
+        return "counted in each site process's memory"
+    if not storage_from_string(_storage_uri(web)).check():
+        raise ConnectionError("Redis does not answer: each site process counts alone meanwhile")
+    return "shared in Redis"
 
 
 def init_app(app: Flask, endpoint: str, web: WebConfig) -> None:
