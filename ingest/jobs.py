@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer, Scheduler
 
 from ingest.lease import is_abandoned
 from ingest.pipeline import Pipeline
@@ -65,8 +66,13 @@ class JobQueue:
         self.on_done = on_done
         self.on_progress = on_progress
         self.huey = _make_huey(config)
+        # How often each worker looks for jobs left behind: as often as a silent worker
+        # elsewhere is taken for dead (a dead one on this machine is known at once), at most
+        # once a minute (huey's own period).
+        self.recover_seconds = max(1, min(60, round(config.jobs.lease_seconds)))
         self._task = self.huey.task(name=_TASK)(self._process_queued)
-        # Every minute each worker looks for jobs left behind by a worker that died.
+        # Each worker looks for jobs left behind by a worker that died (crontab(): at every
+        # look of the scheduler, every recover_seconds; see consumer()).
         self.huey.periodic_task(crontab(), name=_RECOVER)(self.recover)
 
     def enqueue(self, recording_id: str) -> None:
@@ -124,4 +130,8 @@ class JobQueue:
     def consumer(self, workers: int) -> Any:
         """A huey consumer running jobs in ``workers`` threads until SIGINT/SIGTERM."""
         self.recover()
-        return self.huey.create_consumer(workers=workers, worker_type="thread")
+        # Huey's scheduler enqueues periodic tasks once a minute; ours, every recover_seconds.
+        scheduler = type("RecallScheduler", (Scheduler,), {
+            "periodic_task_seconds": self.recover_seconds})  # fmt: skip
+        consumer = type("RecallConsumer", (Consumer,), {"scheduler_class": scheduler})
+        return consumer(self.huey, workers=workers, worker_type="thread")

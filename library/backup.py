@@ -19,15 +19,21 @@ copied either: a worker queues again every unfinished job it finds in the catalo
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from library.atomic import write_text_atomically
 from library.config import Config
@@ -60,10 +66,59 @@ def _sqlite_path(config: Config) -> Path | None:
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
 
-def _pg_url(config: Config) -> str:
-    """A libpq URL for pg_dump/pg_restore from the SQLAlchemy one (drops "+driver")."""
-    scheme, sep, rest = config.database_url.partition("://")
-    return scheme.partition("+")[0] + sep + rest
+def _pg_url(config: Config) -> tuple[str, dict[str, str]]:
+    """A libpq URL for pg_dump/pg_restore from the SQLAlchemy one (no "+driver"), and the
+    environment to run them in: the password goes in PGPASSWORD, never on a command line
+    that every user of the machine can read."""
+    url = make_url(config.database_url)
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    plain = url.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False), env
+
+
+def _version(folder: str) -> tuple[int, ...]:
+    digits = re.findall(r"\d+", Path(folder).parent.name)
+    return tuple(int(d) for d in digits)
+
+
+def pg_tool(config: Config, name: str) -> str:
+    """Where ``name`` (pg_dump, pg_restore) is: in ``[library] pg_bin_dir``, else on PATH,
+    else the newest of Debian's /usr/lib/postgresql/*/bin or RPM's /usr/pgsql-*/bin (which
+    are not on PATH). Raises :class:`BackupError`."""
+    if config.library.pg_bin_dir:
+        path = Path(config.library.pg_bin_dir).expanduser() / name
+        if not os.access(path, os.X_OK):
+            raise BackupError(f"there is no {name} in pg_bin_dir {path.parent}")
+        return str(path)
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    folders = glob.glob("/usr/lib/postgresql/*/bin") + glob.glob("/usr/pgsql-*/bin")
+    for folder in sorted(folders, key=_version, reverse=True):
+        if os.access(Path(folder, name), os.X_OK):
+            return str(Path(folder, name))
+    raise BackupError(
+        f"{name} is not installed (apt-get install postgresql-client), or set [library] "
+        "pg_bin_dir to the folder that holds it"
+    )
+
+
+def _pg_empty(config: Config) -> None:
+    """The PostgreSQL database a restore writes into must hold no tables yet."""
+    engine = create_engine(config.database_url)
+    try:
+        tables = inspect(engine).get_table_names()
+    except SQLAlchemyError as e:
+        raise BackupError(f"cannot open the database to restore into: {e.args[0]}") from e
+    finally:
+        engine.dispose()
+    if tables:
+        raise BackupError(
+            f"the database of database_url already holds tables ({', '.join(sorted(tables)[:3])}"
+            "...); restore into a new, empty database"
+        )
 
 
 def _empty_dir(path: Path, what: str) -> None:
@@ -113,11 +168,11 @@ def _copy_sqlite(source: Path, dest: Path) -> None:
     src.close()
 
 
-def _run_pg_tool(args: list[str], what: str) -> None:
+def _run_pg_tool(args: list[str], what: str, env: dict[str, str] | None = None) -> None:
     """Run pg_dump or pg_restore; a failure is a :class:`BackupError` naming ``what`` with
     the tool's last line of errors."""
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=24 * 3600)
+        done = subprocess.run(args, capture_output=True, text=True, timeout=24 * 3600, env=env)
     except OSError as e:
         raise BackupError(f"cannot run {args[0]}: {e.strerror}") from e
     if done.returncode != 0:
@@ -137,8 +192,9 @@ def backup(config: Config, dest: Path, settings: Path | None = None) -> Summary:
             raise BackupError(f"there is no catalog at {sqlite}")
         _copy_sqlite(sqlite, dest / _SQLITE_COPY)
     else:
-        dump = ["pg_dump", "--format=custom", f"--file={dest / _PG_DUMP}", _pg_url(config)]
-        _run_pg_tool(dump, "pg_dump")
+        url, env = _pg_url(config)
+        dump = [pg_tool(config, "pg_dump"), "--format=custom", f"--file={dest / _PG_DUMP}", url]
+        _run_pg_tool(dump, "pg_dump", env)
     data = dest / "data"
     for rel in _walk(config.data_dir) if config.data_dir.is_dir() else []:
         if _excluded(config, rel):
@@ -213,6 +269,10 @@ def restore(config: Config, source: Path) -> Summary:
         raise BackupError(
             f"the backup holds {catalog}, but database_url is {config.database_url.split(':')[0]}"
         )
+    # Both checked before anything is written.
+    restore_tool = pg_tool(config, "pg_restore") if sqlite is None else ""
+    if sqlite is None:
+        _pg_empty(config)
     # Into a folder beside data_dir, renamed into place at the end: an interrupted restore
     # leaves data_dir as empty as it was.
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -236,8 +296,10 @@ def restore(config: Config, source: Path) -> Summary:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / catalog, target)
     else:
-        restore = ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_pg_url(config)}"]
-        _run_pg_tool([*restore, str(source / catalog)], "pg_restore")
+        # Owners and grants name roles of the old server, which this one may not have.
+        url, env = _pg_url(config)
+        _run_pg_tool([restore_tool, "--no-owner", "--no-privileges", "--exit-on-error",
+              f"--dbname={url}", str(source / catalog)], "pg_restore", env)  # fmt: skip
     size += (source / catalog).stat().st_size
     if config.data_dir.exists():
         config.data_dir.rmdir()  # empty, checked above

@@ -32,6 +32,7 @@ class LibraryConfig:
         return Publish(self.publish)
 
     min_free_mb: int = 1000
+    pg_bin_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class WebConfig:
     upload_reserve_mb: int = 1024
     metrics_from: tuple[str, ...] = ("127.0.0.1",)
     accel_redirect: str = ""
+    limits_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,13 @@ def _validate(config: Config, source: str) -> None:
         ("redis://", "rediss://", "unix://")
     ):
         raise ConfigError(source, "jobs.queue_url must be empty or a redis:// URL")
+    if config.web.limits_url and not config.web.limits_url.startswith(
+        ("redis://", "rediss://", "unix://", "memory://")
+    ):
+        raise ConfigError(
+            source,
+            "web.limits_url must be empty, memory:// or a Redis URL (redis://, rediss://, unix://)",
+        )
     if config.web.max_upload_mb < 1 or config.web.upload_reserve_mb < 0:
         raise ConfigError(source, "web.max_upload_mb must be >= 1 and upload_reserve_mb >= 0")
     if config.web.session_idle_days < 1 or config.web.trusted_proxies < 0:

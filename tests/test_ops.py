@@ -85,7 +85,7 @@ def test_doctor_prints_one_line_per_part_and_exits_1_when_one_fails(tmp_path: Pa
     assert well.returncode == 0, well.stdout + well.stderr
     lines = well.stdout.splitlines()
     assert [line.split("\t")[1] for line in lines] == [
-        "ffmpeg", "model", "catalog", "index", "queue", "disk",
+        "ffmpeg", "model", "limits", "catalog", "index", "queue", "disk",
     ]  # fmt: skip
     assert all(line.startswith("ok\t") for line in lines)
 

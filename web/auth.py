@@ -252,7 +252,7 @@ def init_app(app: Flask) -> None:
     csrf = CSRFProtect(app)
     app.before_request(functools.partial(_before_request, csrf))
     app.register_blueprint(bp)
-    throttle.init_app(app, "auth.login")
+    throttle.init_app(app, "auth.login", config.web)
 
 
 def no_store(response: Response) -> Response:

@@ -21,6 +21,7 @@ from ingest.transcribe import load_model
 from library import schema
 from library.backup import SETTINGS, backup, restore
 from library.config import Config, load_config
+from web import throttle
 from web.checks import READINESS, Check, run_check
 from web.services import Services, open_services
 
@@ -46,6 +47,7 @@ def _doctor_checks(config: Config) -> list[Check]:
     checks = [
         run_check("ffmpeg", ffmpeg_version, explain=True),
         run_check("model", lambda: _model(config), explain=True),
+        run_check("limits", lambda: throttle.check_storage(config.web), explain=True),
     ]
     services: Services | None = None
     try:
@@ -66,7 +68,8 @@ def _doctor_checks(config: Config) -> list[Check]:
 
 @click.command()
 def doctor() -> None:
-    """Check ffmpeg, the model, disk space, the catalog, the queue and the index.
+    """Check ffmpeg, the model, the sign-in limits' storage, disk space, the catalog, the
+    queue and the index.
 
     Prints one line each, "ok" or "FAILED", a tab, the part, a tab and what was found.
     Exits 0 only when all are ok.

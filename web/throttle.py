@@ -9,7 +9,10 @@ Three limits guard ``POST /login``:
   many addresses. A browser that signed in to the account before carries a signed "known
   browser" cookie and is exempt from this one, so even during such an attack the owner gets in.
 
-A refusal is a 429 with ``Retry-After``. The counts live in each site process's memory.
+A refusal is a 429 with ``Retry-After``. The counts live in each site process's memory, or
+with ``[web] limits_url`` in Redis, shared by every site process that names it: guesses spread
+over several sites then count against one limit. While Redis cannot be reached, each process
+counts in its own memory again (the limits still hold per process; sign-in never fails for it).
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits.storage import storage_from_string
 from werkzeug.wrappers import Response as BaseResponse
 
+from library.config import WebConfig
+from library.errors import ConfigError
 from library.users import normalise_email
 
 ADDRESS_LIMIT = "10 per minute;60 per hour"
@@ -81,8 +87,11 @@ def remember_browser(response: BaseResponse, email: str, secure: bool) -> None:
 
 
 def _too_many(limiter: Limiter, e: Exception) -> tuple[str, int, dict[str, str]]:
-    limit = limiter.current_limit
-    wait = max(1, int(limit.reset_at - time.time())) if limit else 60
+    try:
+        limit = limiter.current_limit
+        wait = max(1, int(limit.reset_at - time.time())) if limit else 60
+    except Exception:  # the shared storage went away since the refusal: a guess will do
+        wait = 60
     page = render_template(
         "error.html",
         status=429,
@@ -92,9 +101,40 @@ def _too_many(limiter: Limiter, e: Exception) -> tuple[str, int, dict[str, str]]
     return page, 429, {"Retry-After": str(wait)}
 
 
-def init_app(app: Flask, endpoint: str) -> None:
-    """Put the limits on the sign-in view ``endpoint``."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+def _storage_uri(web: WebConfig) -> str:
+    if web.limits_url.startswith(("redis", "unix")):
+        try:
+            import redis  # noqa: F401
+        except ImportError as e:
+            raise ConfigError(
+                "web.limits_url", "limits in Redis need: pip install 'recall-sessions[redis]'"
+            ) from e
+    if web.limits_url.startswith("unix://"):  # the spelling redis-py and [jobs] use
+        return "redis+" + web.limits_url
+    return web.limits_url or "memory://"
+
+
+def check_storage(web: WebConfig) -> str:
+    """For ``recall doctor``: whether the counts are shared, and their storage answers."""
+    if not web.limits_url or web.limits_url.startswith("memory"):
+        return "counted in each site process's memory"
+    if not storage_from_string(_storage_uri(web)).check():
+        raise ConnectionError("Redis does not answer: each site process counts alone meanwhile")
+    return "shared in Redis"
+
+
+def init_app(app: Flask, endpoint: str, web: WebConfig) -> None:
+    """Put the limits on the sign-in view ``endpoint``, counted where ``web.limits_url`` says."""
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=_storage_uri(web),
+        # Keys of their own in a Redis shared with the job queue.
+        key_prefix="recall-login",
+        # Redis down: count in memory meanwhile (and try Redis again now and then), never a 500.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+    )
     view: Any = app.view_functions[endpoint]
     view = limiter.limit(ADDRESS_LIMIT, methods=["POST"])(view)
     view = limiter.limit(PAIR_LIMIT, methods=["POST"], key_func=_pair, deduct_when=_failed)(view)
