@@ -439,6 +439,7 @@ def test_a_file_missing_only_its_end_is_kept_with_a_warning(
     assert probe(playable).duration == pytest.approx(recording.duration, abs=0.1)
 
 
+@pytest.mark.slow
 def test_whole_files_carry_no_warning(media: MediaFactory, services: Services) -> None:
     recording = services.pipeline.ingest(media("h264-aac.mp4"), RecordingMeta(title="Fine"))
     assert recording.status in (Status.READY, Status.NO_SPEECH)
