@@ -275,7 +275,7 @@ def served(config: Config, threads: int = 4) -> Iterator[str]:
     thread = threading.Thread(target=httpd.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.effective_port}"  # type: ignore[union-attr]
+        yield f"http://127.0.0.1:{httpd.effective_port}"
     finally:
         httpd.close()
         app.extensions["recall"].close()
