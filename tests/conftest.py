@@ -305,8 +305,19 @@ def site_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 PASSWORD = "a long enough passphrase"
 
 
-def add_account(config: Config, email: str, role: str) -> str:
-    """An account in ``config``'s library; returns its API token."""
+# Catalogs holding one account, made once per session: (email, role) -> (catalog, token).
+# Hashing the password (scrypt) and creating the catalog cost ~0.2 s, paid otherwise by each
+# of the many parametrized sign-in and upload tests.
+_ACCOUNT_CATALOGS: dict[tuple[str, str], tuple[Path, str]] = {}
+_SESSION_TMP: list[pytest.TempPathFactory] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _SESSION_TMP[:] = [tmp_path_factory]
+
+
+def _added(config: Config, email: str, role: str) -> str:
     from library.models import Role
 
     services = open_services(config)
@@ -314,6 +325,24 @@ def add_account(config: Config, email: str, role: str) -> str:
         return services.users.add(email, PASSWORD, Role(role))[1]
     finally:
         services.close()
+
+
+def add_account(config: Config, email: str, role: str) -> str:
+    """An account in ``config``'s library; returns its API token. A library not made yet
+    (SQLite) gets a copy of a catalog holding only that account, made once per session."""
+    catalog = config.data_dir / "catalog.sqlite3"
+    fresh = not config.data_dir.exists() and config.database_url == f"sqlite:///{catalog}"
+    if not fresh or not _SESSION_TMP:
+        return _added(config, email, role)
+    if (email, role) not in _ACCOUNT_CATALOGS:
+        template = parse_config({}, _SESSION_TMP[0].mktemp("account"), "account")  # SQLite
+        token = _added(template, email, role)
+        _ACCOUNT_CATALOGS[email, role] = (template.data_dir / "catalog.sqlite3", token)
+    source, token = _ACCOUNT_CATALOGS[email, role]
+    config.data_dir.mkdir(parents=True)
+    for part in source.parent.glob(f"{source.name}*"):  # with -wal/-shm if any were left
+        shutil.copyfile(part, config.data_dir / part.name)
+    return token
 
 
 def csrf_token(client: object, path: str = "/login") -> str:
