@@ -8,8 +8,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,17 @@ def pytest_configure(config: pytest.Config) -> None:
     _DATABASE_KIND[:] = [config.getoption("--database")]
 
 
+# Fixtures that make a test slow wherever it is written: a library transcribed by Whisper, a
+# browser. `pytest -m "not slow"` (the fast lane) leaves such tests out.
+SLOW_FIXTURES = frozenset({"site_config", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     for server in _POSTGRES:
         server.stop()
@@ -130,7 +142,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def database_url() -> str:
     """The catalog for a new test library: "" (SQLite in its data_dir), or with
     --database=postgresql a fresh database on the private server."""
-    if _DATABASE_KIND[:1] != ["postgresql"]:
+    if not database_url_in_use():
         return ""
     return postgres_database()
 
@@ -150,12 +162,6 @@ def postgres_database() -> str:
     return str(_POSTGRES[0].new_database())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """A private redis-server on a free port, for as long as the test runs."""
@@ -164,20 +170,13 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         if os.environ.get("CI"):
             raise RuntimeError("CI needs redis-server: apt-get install redis-server")
         pytest.skip("redis-server is not installed")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, "redis did not start"
-            time.sleep(0.05)
+    wait_for(lambda: listening(port), proc, timeout=60, what="redis-server")
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=30)
@@ -204,6 +203,21 @@ def services(config: Config) -> Iterator[Services]:
     s.close()
 
 
+def copy_library(source: Path, folder: Path) -> Path:
+    """A private copy of the test library in ``source`` (a folder whose config.toml and data
+    are relative to it), in ``folder``: a library built once per session is changed by each
+    test only in its own copy. With --database=postgresql the catalog is not in the folder,
+    so the copy would share it: callers build a fresh library there instead."""
+    assert not database_url_in_use(), "a PostgreSQL catalog cannot be copied with the folder"
+    shutil.copytree(source, folder, dirs_exist_ok=True)
+    return folder
+
+
+def database_url_in_use() -> bool:
+    """Whether test libraries keep their catalog outside their folder (--database)."""
+    return _DATABASE_KIND[:1] == ["postgresql"]
+
+
 def write_config(folder: Path) -> Path:
     """A config file whose data lives in ``folder``/var (for the CLI)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -226,6 +240,76 @@ def run_recall(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Comple
     return subprocess.run(
         [*RECALL, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def wait_for(
+    predicate: Callable[[], object],
+    proc: subprocess.Popen[Any] | None = None,
+    *,
+    timeout: float = 240,
+    what: str = "the condition",
+) -> None:
+    """Poll ``predicate`` until it holds; fail on ``timeout``, or at once if ``proc`` (the
+    process that should make it hold) has ended."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if proc is not None:
+            assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+
+
+def whisper_is_at_work(folder: Path, source: Path, tmp: Path) -> Callable[[], bool]:
+    """A predicate for "the transcribe stage is in the middle of its work" on ``source`` in
+    the library media ``folder`` (one recording's, or the media folder of a library with one):
+    the stage's scratch file holds all of the decoded audio (ffmpeg is done; Whisper has it)
+    and is still there (the stage removes it as it ends). The catalog's progress is not used:
+    it is written only every few seconds, and batched Whisper reports in bursts."""
+    from ingest.audio import decode_pcm
+
+    whole = decode_pcm(source, tmp / "expected.s16le").path.stat().st_size
+
+    def at_work() -> bool:
+        found = [*folder.glob(".audio.s16le.part"), *folder.glob("*/.audio.s16le.part")]
+        try:
+            return any(p.stat().st_size == whole for p in found)
+        except FileNotFoundError:  # removed between glob and stat: the stage ended
+            return False
+
+    return at_work
+
+
+@contextlib.contextmanager
+def served(config: Config, threads: int = 4) -> Iterator[str]:
+    """The site for ``config`` on waitress in a thread; yields its base URL."""
+    from waitress.server import create_server
+
+    from web.app import create_app
+
+    app = create_app(config)
+    httpd = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.effective_port}"
+    finally:
+        httpd.close()
+        app.extensions["recall"].close()
 
 
 @pytest.fixture(scope="session")
@@ -252,8 +336,19 @@ def site_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 PASSWORD = "a long enough passphrase"
 
 
-def add_account(config: Config, email: str, role: str) -> str:
-    """An account in ``config``'s library; returns its API token."""
+# Catalogs holding one account, made once per session: (email, role) -> (catalog, token).
+# Hashing the password (scrypt) and creating the catalog cost ~0.2 s, paid otherwise by each
+# of the many parametrized sign-in and upload tests.
+_ACCOUNT_CATALOGS: dict[tuple[str, str], tuple[Path, str]] = {}
+_SESSION_TMP: list[pytest.TempPathFactory] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _SESSION_TMP[:] = [tmp_path_factory]
+
+
+def _added(config: Config, email: str, role: str) -> str:
     from library.models import Role
 
     services = open_services(config)
@@ -261,6 +356,24 @@ def add_account(config: Config, email: str, role: str) -> str:
         return services.users.add(email, PASSWORD, Role(role))[1]
     finally:
         services.close()
+
+
+def add_account(config: Config, email: str, role: str) -> str:
+    """An account in ``config``'s library; returns its API token. A library not made yet
+    (SQLite) gets a copy of a catalog holding only that account, made once per session."""
+    catalog = config.data_dir / "catalog.sqlite3"
+    fresh = not config.data_dir.exists() and config.database_url == f"sqlite:///{catalog}"
+    if not fresh or not _SESSION_TMP:
+        return _added(config, email, role)
+    if (email, role) not in _ACCOUNT_CATALOGS:
+        template = parse_config({}, _SESSION_TMP[0].mktemp("account"), "account")  # SQLite
+        token = _added(template, email, role)
+        _ACCOUNT_CATALOGS[email, role] = (template.data_dir / "catalog.sqlite3", token)
+    source, token = _ACCOUNT_CATALOGS[email, role]
+    config.data_dir.mkdir(parents=True)
+    for part in source.parent.glob(f"{source.name}*"):  # with -wal/-shm if any were left
+        shutil.copyfile(part, config.data_dir / part.name)
+    return token
 
 
 def csrf_token(client: object, path: str = "/login") -> str:
@@ -303,6 +416,12 @@ def app_for(config: Config) -> Iterator[Flask]:
         yield app
     finally:
         app.extensions["recall"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the module's ``app`` fixture."""
+    return app.test_client()
 
 
 CHROMIUM = Path("/usr/bin/chromium")

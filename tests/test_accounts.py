@@ -35,11 +35,6 @@ def app(config: Config) -> Iterator[Flask]:
         yield app
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def test_passwords_are_stored_as_scrypt_hashes_and_checked(services: Services) -> None:
     user, token = services.users.add(" Ana@Example.org ", PASSWORD, Role.ADMIN)
     assert user.email == "ana@example.org" and user.is_admin
@@ -67,6 +62,7 @@ def test_bad_accounts_are_refused(services: Services) -> None:
         services.users.remove("bob@example.org")
 
 
+@pytest.mark.slow
 def test_user_add_reads_the_password_from_stdin_and_prints_a_token(tmp_path: Path) -> None:
     import subprocess
 

@@ -122,6 +122,7 @@ def test_a_backup_without_its_manifest_is_refused(
     assert not other.data_dir.exists()
 
 
+@pytest.mark.slow
 def test_a_corrupt_or_partial_backup_is_refused_with_one_line(
     small: tuple[Config, str], tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Frame, Page
 
 from library.config import Config
-from web.app import create_app
+from tests.conftest import served
 
 pytestmark = pytest.mark.slow
 
@@ -19,15 +19,8 @@ ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 
 @pytest.fixture(scope="module")
 def server(site_config: Config) -> Iterator[str]:
-    from waitress.server import create_server
-
-    app = create_app(site_config)
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"  # type: ignore[union-attr]
-    httpd.close()
-    app.extensions["recall"].close()
+    with served(site_config) as url:
+        yield url
 
 
 def shot(page: Page, name: str) -> None:

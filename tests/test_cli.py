@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, run_recall, write_config
+from tests.conftest import (
+    GATHERINGS,
+    JFK,
+    RECALL,
+    MediaFactory,
+    copy_library,
+    database_url_in_use,
+    run_recall,
+    write_config,
+)
 from web.cli import cli
 
 pytestmark = pytest.mark.slow
@@ -26,9 +35,8 @@ def recall(home: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--config", str(home / "config.toml"), *args])
 
 
-@pytest.fixture
-def library(home: Path) -> tuple[Path, str]:
-    """A library holding the JFK excerpt; (home, its id)."""
+def _ingest_jfk(home: Path) -> str:
+    """The JFK excerpt ingested into the library at ``home``; its id."""
     result = recall(
         home, "ingest", str(JFK), "--title", "Inaugural address", "--event", "1961",
         "--speaker", "John F. Kennedy", "--tag", "history", "--recorded-on", "1961-01-20",
@@ -36,6 +44,25 @@ def library(home: Path) -> tuple[Path, str]:
     assert result.exit_code == 0, result.output
     rid, status = result.stdout.strip().split("\t")
     assert status == "ready"
+    return rid
+
+
+@pytest.fixture(scope="module")
+def jfk_library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The JFK library, transcribed once for the module; (its folder, the id)."""
+    folder = tmp_path_factory.mktemp("cli-library")
+    write_config(folder)
+    return folder, _ingest_jfk(folder)
+
+
+@pytest.fixture
+def library(home: Path, request: pytest.FixtureRequest) -> tuple[Path, str]:
+    """A library holding the JFK excerpt; (home, its id). A copy of the module's, which the
+    test may change (config and data paths are relative to home, so the copy is whole)."""
+    if database_url_in_use():  # the catalog is on the server, outside the folder: build anew
+        return home, _ingest_jfk(home)
+    folder, rid = request.getfixturevalue("jfk_library")
+    copy_library(folder, home)
     return home, rid
 
 

@@ -41,6 +41,7 @@ def test_a_paraphrase_is_closer_than_an_unrelated_sentence() -> None:
     assert burnt_out @ v[0] > max(burnt_out @ v[i] for i in (1, 2, 4, 5)) + 0.1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("sentence_transformers") is None,
     reason="sentence-transformers (PyTorch) is not installed: nothing to compare with",

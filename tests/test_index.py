@@ -191,6 +191,7 @@ def test_rebuild_from_transcripts_alone(tmp_path: Path, index: TranscriptIndex) 
     fresh.close()
 
 
+@pytest.mark.slow
 def test_searching_while_a_recording_is_indexed_keeps_working(index: TranscriptIndex) -> None:
     big = cues(*(f"Sentence number {i} about rivers and control." for i in range(1500)))
     errors: list[BaseException] = []

@@ -2,6 +2,7 @@
 re-transcription, replaced media and deletion, each keeping catalog, files and index in step."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -11,7 +12,16 @@ from ingest.edits import Cue, align_words, check_cues
 from library.config import Config
 from library.errors import BadParameter
 from library.models import RecordingMeta, Segment, Status, Word
-from tests.conftest import JFK, add_account, app_for, csrf_token, sign_in
+from tests.conftest import (
+    JFK,
+    add_account,
+    app_for,
+    copy_library,
+    csrf_token,
+    database_url_in_use,
+    library_config,
+    sign_in,
+)
 from web.services import Services
 
 W = Word
@@ -55,14 +65,32 @@ def test_bad_cues_are_refused_naming_the_cue() -> None:
     assert check_cues([Cue(0, 10.3, " a  b ")], 10) == [Cue(0, 10, "a b")]
 
 
-@pytest.fixture
-def app(config: Config) -> Iterator[Flask]:
+def _build(config: Config) -> str:
+    """Ana (staff) and the JFK excerpt in ``config``'s library; the recording's id."""
     add_account(config, "ana@example.org", "staff")
     with app_for(config) as app:
         services: Services = app.extensions["recall"]
         recording = services.pipeline.ingest(JFK, RecordingMeta(title="Inaugural", event="1961"))
         assert recording.status == Status.READY
-        app.config["RID"] = recording.id
+        return recording.id
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The library, transcribed once for the module; (its folder, the recording's id)."""
+    folder = tmp_path_factory.mktemp("manage-library")
+    return folder, _build(library_config(folder))
+
+
+@pytest.fixture
+def app(config: Config, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    if database_url_in_use():  # the catalog is on the server, outside the folder: build anew
+        rid = _build(config)
+    else:  # a copy of the module's library, which the test may change
+        folder, rid = request.getfixturevalue("built")
+        copy_library(folder, config.data_dir.parent)
+    with app_for(config) as app:
+        app.config["RID"] = rid
         yield app
 
 

@@ -35,6 +35,7 @@ from tests.conftest import (
     RECALL,
     add_account,
     app_for,
+    free_port,
     postgres_database,
     run_recall,
     sign_in,
@@ -106,7 +107,7 @@ def test_doctor_says_whether_the_sign_in_limits_are_shared(tmp_path: Path, redis
     assert throttle.check_storage(shared) == "shared in Redis"
     config_file = write_config(tmp_path / "home")
     config_file.write_text(
-        config_file.read_text() + f'\n[web]\nlimits_url = "redis://127.0.0.1:{_free_port()}/0"\n'
+        config_file.read_text() + f'\n[web]\nlimits_url = "redis://127.0.0.1:{free_port()}/0"\n'
     )
     down = run_recall("doctor", cwd=tmp_path / "home")
     assert down.returncode == 1
@@ -178,12 +179,6 @@ class Browser:
         return headers["Recall-Recording"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(predicate: Callable[[], object], procs: list[subprocess.Popen[str]]) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not predicate():
@@ -252,7 +247,7 @@ def test_two_sites_and_two_workers_share_one_library(
     config = load_config(config_file)
     token = add_account(config, "ana@example.org", "staff")
     add_account(config, "ben@example.org", "staff")
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     sites = [
         _start(processes, "--config", str(config_file), "serve", "--no-worker", "--port", str(p))
         for p in ports

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,16 @@ import pytest
 
 from ingest.liveness import beacon, workers_dir
 from library.config import Config, parse_config
-from tests.conftest import RECALL, add_account, app_for, run_recall, sign_in, write_config
+from tests.conftest import (
+    RECALL,
+    add_account,
+    app_for,
+    free_port,
+    run_recall,
+    sign_in,
+    wait_for,
+    write_config,
+)
 from web.supervise import WorkerSupervisor
 
 TIMEOUT = 120
@@ -79,6 +87,7 @@ def test_jobs_page_and_api_say_plainly_when_no_worker_is_running(config: Config)
         assert not list(workers_dir(config.data_dir).iterdir())  # a clean stop says so
 
 
+@pytest.mark.slow
 def test_doctor_prints_one_line_per_part_and_exits_1_when_one_fails(tmp_path: Path) -> None:
     write_config(tmp_path)
     well = run_recall("doctor", cwd=tmp_path)
@@ -97,12 +106,6 @@ def test_doctor_prints_one_line_per_part_and_exits_1_when_one_fails(tmp_path: Pa
     assert low.stdout.splitlines()[-1].startswith("FAILED\tdisk\t")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -111,14 +114,6 @@ def _get(url: str) -> int:
         return e.code
     except OSError:
         return 0
-
-
-def _wait(predicate: object, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.1)
 
 
 def _worker_pids(data_dir: Path) -> set[int]:
@@ -135,21 +130,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_serve_starts_its_worker_again_when_it_is_killed(tmp_path: Path) -> None:
     config_file = write_config(tmp_path)
     config = parse_config({"library": {"data_dir": "var"}}, tmp_path)
-    port = _free_port()
+    port = free_port()
     site = subprocess.Popen(
         [*RECALL, "--config", str(config_file), "serve", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _get(f"{base}/healthz") == 200, site)
-        _wait(lambda: _worker_pids(config.data_dir), site)
+        wait_for(lambda: _get(f"{base}/healthz") == 200, site, timeout=TIMEOUT)
+        wait_for(lambda: _worker_pids(config.data_dir), site, timeout=TIMEOUT)
         (first,) = _worker_pids(config.data_dir)
         os.kill(first, signal.SIGKILL)
-        _wait(lambda: _worker_pids(config.data_dir) - {first}, site)
+        wait_for(lambda: _worker_pids(config.data_dir) - {first}, site, timeout=TIMEOUT)
         (second,) = _worker_pids(config.data_dir) - {first}
         assert _alive(second)
         assert _get(f"{base}/readyz") == 200

@@ -7,7 +7,7 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,15 @@ from ingest.transcribe import plan_windows, transcribe
 from library.config import Config
 from library.errors import MediaError
 from library.models import STAGES, RecordingMeta, Status
-from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, write_config
+from tests.conftest import (
+    GATHERINGS,
+    JFK,
+    RECALL,
+    MediaFactory,
+    wait_for,
+    whisper_is_at_work,
+    write_config,
+)
 from web.services import Services, open_services
 
 pytestmark = pytest.mark.slow
@@ -192,16 +200,21 @@ def _stage_of(database: Path) -> str | None:
     return row[0] if row else None
 
 
+def _transcribing(database: Path, at_work: Callable[[], bool]) -> bool:
+    """Whether Whisper is at work on the recording (see whisper_is_at_work); fails at once if
+    the transcribe stage has ended."""
+    stage = _stage_of(database)
+    assert stage not in ("captions", "index"), "transcription not seen"
+    return stage == "transcribe" and at_work()
+
+
 def test_killed_ingest_resumes_without_redoing_finished_stages(tmp_path: Path) -> None:
     config_file = write_config(tmp_path)
     database = tmp_path / "var" / "catalog.sqlite3"
     command = [*RECALL, "--config", str(config_file), "ingest", str(GATHERINGS)]
+    at_work = whisper_is_at_work(tmp_path / "var" / "media", GATHERINGS, tmp_path)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while _stage_of(database) != "transcribe" and time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(0.5)  # in the middle of transcription
+    wait_for(lambda: _transcribing(database, at_work), proc, timeout=120, what="Whisper")
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert _stage_of(database) == "transcribe"
@@ -209,6 +222,7 @@ def test_killed_ingest_resumes_without_redoing_finished_stages(tmp_path: Path) -
     playable = folder / "playable.mp4"
     made_at = playable.stat().st_mtime_ns
     assert not (folder / "transcript.vtt").exists()
+    assert list(folder.glob(".*.part"))  # the killed run's scratch file, for the next to remove
 
     # The worker picks it up; the finished stages are not run again.
     resumed = subprocess.run(

@@ -2,7 +2,6 @@
 suggests a correction; staff accept it; search finds the corrected words. Then staff use the
 editor's find and replace bar."""
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -10,9 +9,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from library.config import Config, parse_config
 from library.models import RecordingMeta
-from tests.conftest import JFK, PASSWORD, add_account
+from tests.conftest import JFK, PASSWORD, add_account, served
 from tests.test_browser import shot
-from web.app import create_app
 from web.services import open_services
 
 pytestmark = pytest.mark.slow
@@ -33,15 +31,8 @@ def suggest_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 @pytest.fixture(scope="module")
 def server(suggest_config: Config) -> Iterator[str]:
-    from waitress.server import create_server
-
-    app = create_app(suggest_config)
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"  # type: ignore[union-attr]
-    httpd.close()
-    app.extensions["recall"].close()
+    with served(suggest_config) as url:
+        yield url
 
 
 def sign_in(page: Page, server: str) -> None:

@@ -199,6 +199,7 @@ def test_a_stranger_guessing_does_not_lock_the_owner_out(app: Flask) -> None:
     assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_guessing_from_many_addresses_spares_browsers_that_signed_in_before(app: Flask) -> None:
     known = _from(app.test_client(), "198.51.100.7")
     assert sign_in(known, "ana@example.org").status_code == 302  # type: ignore[attr-defined]

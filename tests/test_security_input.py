@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from tests.conftest import (
     csrf_token,
     ffmpeg,
     run_recall,
+    served,
     sign_in,
     write_config,
 )
@@ -78,11 +78,6 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Config:
 def app(library: Config) -> Iterator[Flask]:
     with app_for(library) as app:
         yield app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def _ids(client: FlaskClient, headers: dict[str, str] | None = None) -> dict[str, str]:
@@ -324,6 +319,7 @@ def test_a_disk_filling_up_mid_upload_is_507_and_the_upload_resumes(small_disk: 
 # -- 14: a file name that is not UTF-8 ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ingest_reports_a_name_that_is_not_utf8_and_goes_on(
     tmp_path: Path, media: MediaFactory
 ) -> None:
@@ -347,17 +343,8 @@ def test_ingest_reports_a_name_that_is_not_utf8_and_goes_on(
 
 @pytest.fixture(scope="module")
 def server(library: Config) -> Iterator[str]:
-    from waitress.server import create_server
-
-    from web.app import create_app
-
-    app = create_app(library)
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"  # type: ignore[union-attr]
-    httpd.close()
-    app.extensions["recall"].close()
+    with served(library, threads=2) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -416,6 +403,7 @@ def _faststart_mp4(path: Path, seconds: int, audio: list[str]) -> bytes:
     return path.read_bytes()
 
 
+@pytest.mark.slow
 def test_a_truncated_faststart_upload_fails_with_a_clear_reason(
     tmp_path: Path, services: Services
 ) -> None:
@@ -451,6 +439,7 @@ def test_a_file_missing_only_its_end_is_kept_with_a_warning(
     assert probe(playable).duration == pytest.approx(recording.duration, abs=0.1)
 
 
+@pytest.mark.slow
 def test_whole_files_carry_no_warning(media: MediaFactory, services: Services) -> None:
     recording = services.pipeline.ingest(media("h264-aac.mp4"), RecordingMeta(title="Fine"))
     assert recording.status in (Status.READY, Status.NO_SPEECH)

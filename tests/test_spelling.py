@@ -3,9 +3,12 @@ recordings' words are corrected to the word meant, correctly spelled words are l
 
 from pathlib import Path
 
+import pytest
+
 from bench.spelling import CHANGED_TARGET, CORRECTED_TARGET, measure
 
 
+@pytest.mark.slow
 def test_typing_errors_are_corrected_and_correct_words_left_alone(tmp_path: Path) -> None:
     figures = measure(tmp_path / "ix")
     assert figures.typos > 1000

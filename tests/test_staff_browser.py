@@ -2,25 +2,25 @@
 sign in, upload through the page, watch the Jobs page reach "ready", find the recording,
 correct a sentence in the transcript editor and find the new wording."""
 
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import GATHERINGS, PASSWORD, RECALL, write_config
+from tests.conftest import (
+    GATHERINGS,
+    PASSWORD,
+    RECALL,
+    free_port,
+    listening,
+    wait_for,
+    write_config,
+)
 from tests.test_browser import shot
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +32,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--password-stdin"],
         input=PASSWORD + "\n", check=True, capture_output=True, text=True,
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     log = (folder / "serve.log").open("w")
     server = subprocess.Popen(
         [*RECALL, "--config", str(config), "serve", "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
+    wait_for(lambda: listening(port), server, timeout=60, what="serve to start")
     yield f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=60)

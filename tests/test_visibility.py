@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from index.search import TranscriptIndex
 from library.config import Config, IndexConfig
 from library.models import RecordingMeta, Visibility
-from tests.conftest import DATA, JFK, add_account, app_for, library_config, sign_in
+from tests.conftest import DATA, JFK, add_account, app_for, csrf_token, library_config, sign_in
 from web.services import open_services
 
 pytestmark = pytest.mark.slow
@@ -61,11 +61,6 @@ def keyword_app(mixed_config: Config) -> Iterator[Flask]:
     index = dataclasses.replace(mixed_config.index, semantic="off")
     with app_for(dataclasses.replace(mixed_config, index=index)) as app:
         yield app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def client_as(app: Flask, role: str) -> FlaskClient:
@@ -161,7 +156,13 @@ def test_permission_matrix(app: Flask, mixed_config: Config) -> None:
                 assert response.status_code == 401, url
                 assert "fellow americans" not in response.get_data(as_text=True).lower()
             for url in (f"/r/{rid}/manage", f"/r/{rid}/delete", f"/r/{rid}/captions"):
-                assert client.post(url).status_code in (400, 302), url  # CSRF, or sign in
+                # Without the form's CSRF token: refused before anything else is looked at.
+                assert client.post(url).status_code == 400, url
+                # With a valid one (any visitor's session has one): sent to sign in.
+                token = csrf_token(client)
+                response = client.post(url, data={"csrf_token": token})
+                assert response.status_code == 302, url
+                assert response.headers["Location"].startswith("/login?next="), url
             assert len(by_visibility(mixed_config)) == 3
 
 

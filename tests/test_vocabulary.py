@@ -158,6 +158,7 @@ def test_a_csv_gives_the_first_column_skipping_a_header_and_empty_rows() -> None
         terms_from_csv("Okafor\nfine\n" + "y" * 70 + "\n")
 
 
+@pytest.mark.slow
 def test_the_glossary_round_trips_through_the_command_line(tmp_path: Path) -> None:
     write_config(tmp_path)
     assert (

@@ -23,11 +23,6 @@ def app(site_config: Config) -> Iterator[Flask]:
         yield app
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def ids(client: FlaskClient) -> dict[str, Any]:
     return {r["title"]: r for r in client.get("/api/recordings").get_json()}
 
