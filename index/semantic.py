@@ -14,6 +14,7 @@ import functools
 import importlib.util
 import os
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,10 +29,12 @@ if TYPE_CHECKING:
     from index.embedding import Encoder
 
 # Cosine similarity below which a sentence is not taken as an answer. Measured on the test
-# recordings: paraphrases of what was said score 0.33-0.61 against it; the best sentence for
-# topics nobody spoke about scored at most 0.30 ("football results"). The keyword ranking is
-# fused in, so this floor only has to keep unrelated sentences out.
-FLOOR = 0.32
+# recordings with the text that is embedded (the query less its question words, "who talked
+# about ..."): the moments paraphrases ask for score 0.29-0.61 against them; the best
+# sentence for topics nobody spoke about scored at most 0.24 ("artificial intelligence").
+# Keyword hits with few of the query's words count for little in the fusion (see
+# index/fusion.py), so this floor only has to keep unrelated sentences out.
+FLOOR = 0.27
 
 
 def is_installed() -> bool:
@@ -155,10 +158,14 @@ class SemanticIndex:
         return sorted(best.values(), key=lambda m: -m.score)[:limit]
 
 
-def fuse(rankings: list[list[str]], k: int = 60) -> list[str]:
-    """Reciprocal rank fusion: items ranked high by any list, higher when by several."""
+def fuse(
+    rankings: list[list[str]], k: int = 60, weights: Sequence[Mapping[str, float]] = ()
+) -> list[str]:
+    """Reciprocal rank fusion: items ranked high by any list, higher when by several. An
+    item of ranking ``i`` counts ``weights[i][item]`` times (once when not given)."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for i, ranking in enumerate(rankings):
+        weight = weights[i] if i < len(weights) else {}
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight.get(item, 1.0) / (k + rank)
     return sorted(scores, key=lambda item: -scores[item])

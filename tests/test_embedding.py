@@ -5,7 +5,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from index.semantic import embed, is_installed
+from index.semantic import FLOOR, embed, is_installed
 
 SENTENCES = [
     "Two years ago our volunteers were exhausted.",
@@ -39,6 +39,16 @@ def test_a_paraphrase_is_closer_than_an_unrelated_sentence() -> None:
     burnt_out = v[3]
     assert burnt_out @ v[0] > 0.35  # "our volunteers were exhausted"
     assert burnt_out @ v[0] > max(burnt_out @ v[i] for i in (1, 2, 4, 5)) + 0.1
+
+
+def test_the_floor_lets_a_weak_paraphrase_in_and_keeps_unspoken_topics_out() -> None:
+    """What the floor was set from: the weakest paraphrase the test recordings answer, and
+    topics nobody in them speaks about, as search embeds them (question words dropped)."""
+    sentences = embed([*SENTENCES, "So we changed the question."])
+    sponsor = embed(["tell the sponsor anecdotes not only figures"])[0]
+    assert sponsor @ sentences[1] >= FLOOR  # "... we wrote stories alongside the numbers"
+    unspoken = embed(["artificial intelligence", "climate change", "quantum entanglement"])
+    assert (unspoken @ sentences.T).max() < FLOOR - 0.03
 
 
 @pytest.mark.skipif(
