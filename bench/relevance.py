@@ -45,10 +45,11 @@ TARGETS = {
     "filtered": ("hit@5", 0.95),
     "absent": ("no hit", 1.0),
 }
-# The issue's aim for paraphrases is 0.9; measured 0.79-0.83 on the 24 queries as transcripts
-# vary (tiny.en's errors, the vocabulary it is told): the gate keeps search from getting worse
-# than that, and the aim stays open.
-SEMANTIC_TARGETS = {"paraphrase": ("hit@5", 0.75)}
+# The issue's aim for paraphrases. 22 of the 24 are found (0.92): the two misses are moments
+# tiny.en misheard ("inclusion is not a project with an end date" came out "illusion in how to
+# project with an end gate") or that the model rates below a keyword hit ("ask the people
+# who use your service what a good week looks like", 0.24 even as said). 0.9 needs 22.
+SEMANTIC_TARGETS = {"paraphrase": ("hit@5", 0.9)}
 
 RECORDINGS = {
     "gatherings": (

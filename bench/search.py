@@ -13,6 +13,12 @@ kind; the FTS5 baseline answers the same queries (an AND of the terms, or the ph
 bm25 ranking and snippet(), plus a GROUP BY event for "facets". Targets: Whoosh p95 <= 20 ms
 at 320 h and <= 100 ms at 3,200 h.
 
+With --semantic the same queries are timed again with semantic search fused in (as a
+library with `[index] semantic` on answers). Embedding every synthetic sentence would take
+hours here (~18 a second), so each recording's vectors are drawn from a pool of 2,000 real
+embeddings of generated sentences (a passage's is the mean of its sentences'); the query is
+embedded for real, and the search reads, scores and fuses them as it would real ones.
+
 With --keep DIR each library is built once and reused by later runs (for query-side changes;
 delete DIR after changing what is indexed). The 3,200 h build takes about an hour here.
 """
@@ -38,9 +44,11 @@ sys.path.insert(0, str(ROOT))
 # The generator sprinkles serve.PHRASES into sentences: the "exact" queries look for them.
 from bench.serve import percentile, sentence  # noqa: E402
 from index import recordings as recordings_index  # noqa: E402
+from index.passages import build_passages  # noqa: E402
 from index.query import parse_query  # noqa: E402
 from index.schema import documents  # noqa: E402
 from index.search import SearchOptions, TranscriptIndex  # noqa: E402
+from index.semantic import SemanticIndex, embed  # noqa: E402
 from library.models import (  # noqa: E402
     Recording,
     RecordingId,
@@ -152,6 +160,34 @@ def build_fts(path: Path, recordings: list[tuple[Recording, list[Segment]]]) -> 
     return time.perf_counter() - started
 
 
+def build_vectors(folder: Path, recordings: list[tuple[Recording, list[Segment]]]) -> float:
+    """Each recording's vectors file (as SemanticIndex writes it), rows drawn from a pool of
+    real embeddings; returns the seconds spent embedding the pool."""
+    import numpy as np
+
+    rng = random.Random(3)
+    started = time.perf_counter()
+    pool = embed([sentence(rng) for _ in range(2000)])
+    embedding_s = time.perf_counter() - started
+    folder.mkdir(parents=True, exist_ok=True)
+    picks = np.random.default_rng(5)
+    for recording, segments in recordings:
+        rows = pool[picks.integers(0, len(pool), len(segments))]
+        passages = build_passages(segments)
+        means = [rows[p.first : p.last + 1].mean(0) for p in passages]
+        joined = np.vstack([rows, *means]) if means else rows
+        joined /= np.linalg.norm(joined, axis=1, keepdims=True)
+        np.savez(
+            folder / f"{recording.id}.npz",
+            vectors=joined.astype(np.float16),
+            first=np.array([*range(len(segments)), *(p.first for p in passages)], np.int32),
+            last=np.array([*range(len(segments)), *(p.last for p in passages)], np.int32),
+            start=np.array([s.start for s in segments]),
+            end=np.array([s.end for s in segments]),
+        )
+    return embedding_s
+
+
 def fts_query(query: str) -> str:
     parsed = parse_query(query)
     parts = ['"' + " ".join(p) + '"' for p in parsed.phrases]
@@ -187,27 +223,35 @@ def time_fts(db: sqlite3.Connection, kind: str, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def build(folder: Path, hours: int) -> None:
+def build(folder: Path, hours: int, semantic: bool = False) -> None:
     """Both indexes of ``hours`` in ``folder``, with their build times in ``built.txt``."""
     recordings = library(hours)
+    if semantic:
+        pool_s = build_vectors(folder / "vectors", recordings)
+        print(f"  2,000 sentences embedded in {pool_s:.1f} s ({2000 / pool_s:.0f} a second)")
     cues = sum(len(s) for _, s in recordings)
     whoosh_s = build_whoosh(folder / "index", recordings)
     fts_s = build_fts(folder / "fts.sqlite3", recordings)
     (folder / "built.txt").write_text(f"{cues} {whoosh_s} {fts_s}\n")
 
 
-def run(hours: int, rounds: int, keep: Path | None) -> None:
+def run(hours: int, rounds: int, keep: Path | None, semantic: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix=f"recall-search-{hours}h-") as tmp:
         folder = keep / f"{hours}h" if keep else Path(tmp)
         if not (folder / "built.txt").exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-            build(folder, hours)
+            build(folder, hours, semantic)
+        elif semantic and not (folder / "vectors").exists():
+            build_vectors(folder / "vectors", library(hours))
         cues, whoosh_s, fts_s = (float(v) for v in (folder / "built.txt").read_text().split())
         print(f"\n{hours} h: {int(cues):,} sentences" + (f" (kept in {folder})" if keep else ""))
         print(f"  build  Whoosh {whoosh_s:7.1f} s  {size_mb(folder / 'index'):8.1f} MB   "
               f"FTS5 {fts_s:6.1f} s  {size_mb(folder / 'fts.sqlite3'):8.1f} MB")  # fmt: skip
-        index = TranscriptIndex(folder / "index")
+        vectors = SemanticIndex(folder / "vectors") if semantic else None
+        index = TranscriptIndex(folder / "index", vectors)
+        if semantic:
+            print("  with semantic search fused in (vectors drawn from real embeddings)")
         db = sqlite3.connect(folder / "fts.sqlite3")
         rng = random.Random(1)
         for kind, queries in QUERIES.items():  # warm both (first searcher, page cache)
@@ -248,9 +292,12 @@ def main() -> None:
         help="build each library once in this folder and reuse it (query-side changes only:"
         " delete the folder after changing what is indexed)",
     )
+    parser.add_argument(
+        "--semantic", action="store_true", help="time the queries with semantic search fused in"
+    )
     args = parser.parse_args()
     for hours in args.hours:
-        run(hours, args.queries, args.keep)
+        run(hours, args.queries, args.keep, args.semantic)
 
 
 if __name__ == "__main__":

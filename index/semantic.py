@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,10 +29,12 @@ if TYPE_CHECKING:
     from index.embedding import Encoder
 
 # Cosine similarity below which a sentence is not taken as an answer. Measured on the test
-# recordings: paraphrases of what was said score 0.33-0.61 against it; the best sentence for
-# topics nobody spoke about scored at most 0.30 ("football results"). The keyword ranking is
-# fused in, so this floor only has to keep unrelated sentences out.
-FLOOR = 0.32
+# recordings with the text that is embedded (the query less its question words, "who talked
+# about ..."): the moments paraphrases ask for score 0.29-0.61 against them; the best
+# sentence for topics nobody spoke about scored at most 0.24 ("artificial intelligence").
+# Keyword hits with few of the query's words count for little in the fusion (see
+# index/fusion.py), so this floor only has to keep unrelated sentences out.
+FLOOR = 0.27
 
 
 def is_installed() -> bool:
@@ -70,6 +73,10 @@ class Match:
     first: int  # its sentences, by position in the recording: one, or a passage's
     last: int
     score: float
+    # Its time span, from the vectors file: the fusion then reads only the sentences it
+    # shows. None for files written before the times were kept.
+    start: float | None = None
+    end: float | None = None
 
 
 class SemanticIndex:
@@ -101,6 +108,8 @@ class SemanticIndex:
                 vectors=vectors.astype(np.float16),  # half the size; cosine barely changes
                 first=np.array(list(range(len(segments))) + firsts, dtype=np.int32),
                 last=np.array(list(range(len(segments))) + lasts, dtype=np.int32),
+                start=np.array([s.start for s in segments], dtype=np.float64),
+                end=np.array([s.end for s in segments], dtype=np.float64),
             )
 
     def has(self, recording_id: str) -> bool:
@@ -122,7 +131,8 @@ class SemanticIndex:
             if cached and cached[0] == mtime:
                 return cached[1]
         with np.load(path) as data:
-            loaded = {k: data[k] for k in ("vectors", "first", "last")}
+            # "start" and "end" are missing from files written before they were kept.
+            loaded = {k: data[k] for k in ("vectors", "first", "last", "start", "end") if k in data}
         loaded["vectors"] = loaded["vectors"].astype(np.float32)
         with self._lock:
             self._cache[recording_id] = (mtime, loaded)
@@ -135,28 +145,47 @@ class SemanticIndex:
         if not recording_ids:
             return []
         q = embed([query])[0]
-        best: dict[tuple[str, int], Match] = {}
+        found: list[tuple[str, dict[str, Any], npt.NDArray[np.float32]]] = []
         for rid in recording_ids:
             data = self._load(rid)
-            if data is None:
+            if data is not None:
+                found.append((rid, data, data["vectors"] @ q))
+        if not found:
+            return []
+        # Every row above the floor, best first, read until ``limit`` moments are found: a
+        # moment's first row is its best, and the rows after the last needed are not read
+        # (a row each in Python was most of a search's time at 32 hours).
+        rows = [np.flatnonzero(scores >= FLOOR) for _, _, scores in found]
+        owner = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
+        row_of = np.concatenate(rows)
+        flat = np.concatenate([scores[r] for (_, _, scores), r in zip(found, rows, strict=True)])
+        best: dict[tuple[str, int], Match] = {}
+        for j in np.argsort(-flat, kind="stable"):
+            rid, data, scores = found[int(owner[j])]
+            row = int(row_of[j])
+            first, last = int(data["first"][row]), int(data["last"][row])
+            # Sentences are the first rows, so a passage's sentences are rows first..last.
+            top = first + int(np.argmax(scores[first : last + 1]))
+            if scores[top] >= scores[row]:
+                first = last = top
+            if (rid, first) in best:
                 continue
-            scores = data["vectors"] @ q
-            for row in np.flatnonzero(scores >= FLOOR):
-                first, last = int(data["first"][row]), int(data["last"][row])
-                # Sentences are the first rows, so a passage's sentences are rows first..last.
-                top = first + int(np.argmax(scores[first : last + 1]))
-                if scores[top] >= scores[row]:
-                    first = last = top
-                match = Match(rid, first, last, float(scores[row]))
-                if (rid, first) not in best or best[(rid, first)].score < match.score:
-                    best[(rid, first)] = match
-        return sorted(best.values(), key=lambda m: -m.score)[:limit]
+            start = float(data["start"][first]) if "start" in data else None
+            end = float(data["end"][last]) if "end" in data else None
+            best[(rid, first)] = Match(rid, first, last, float(scores[row]), start, end)
+            if len(best) == limit:
+                break
+        return list(best.values())
 
 
-def fuse(rankings: list[list[str]], k: int = 60) -> list[str]:
-    """Reciprocal rank fusion: items ranked high by any list, higher when by several."""
+def fuse(
+    rankings: list[list[str]], k: int = 60, weights: Sequence[Mapping[str, float]] = ()
+) -> list[str]:
+    """Reciprocal rank fusion: items ranked high by any list, higher when by several. An
+    item of ranking ``i`` counts ``weights[i][item]`` times (once when not given)."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for i, ranking in enumerate(rankings):
+        weight = weights[i] if i < len(weights) else {}
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight.get(item, 1.0) / (k + rank)
     return sorted(scores, key=lambda item: -scores[item])

