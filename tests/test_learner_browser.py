@@ -1,6 +1,7 @@
 """The steps after a search hit, as a learner takes them, in Chromium at 1280 and 390 px."""
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def test_each_hit_has_a_visible_open_at_link_reachable_by_keyboard(
     start = float(hit.locator(".hit-play").get_attribute("data-start") or "nan")
     open_link = hit.locator(".hit-open")
     assert open_link.is_visible() and open_link.inner_text() == f"Open at {clock(start)}"
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     for _ in range(40):
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement.classList.contains('hit-open')"):
@@ -197,6 +199,13 @@ def clip_url_times(url: str) -> tuple[float, float]:
     return float(query["start"][0]), float(query["end"][0])
 
 
+def served_edges(page: Page, url: str) -> tuple[float, float]:
+    """The clip the server makes of ``url``: its page's start and end."""
+    found = re.search(r'data-start="([^"]*)" data-end="([^"]*)"', page.request.get(url).text())
+    assert found, url
+    return float(found.group(1)), float(found.group(2))
+
+
 def test_clip_maker_makes_a_two_sentence_clip_whose_url_download_and_captions_agree(
     sized: tuple[Page, str], server: str, tmp_path: Path
 ) -> None:
@@ -223,16 +232,34 @@ def test_clip_maker_makes_a_two_sentence_clip_whose_url_download_and_captions_ag
         pytest.approx(first["start"], abs=0.01),
         pytest.approx(second["end"], abs=0.01),
     )
-    # The end handle steps a sentence at a time, and by 0.1 s with Alt.
+    # The end handle steps a sentence at a time. A clip is whole sentences (the server snaps
+    # every range), so Alt (0.1 s) and Shift (1 s) nudges land on the sentence edge the clip
+    # will really have; the address shown is always the clip the server gives for it.
     page.focus("#cm-end")
-    page.keyboard.press("ArrowRight")
-    assert clip_url_times(page.input_value(".cm-url"))[1] == pytest.approx(third["end"], abs=0.01)
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.press("Alt+ArrowLeft")
-    assert clip_url_times(page.input_value(".cm-url"))[1] == pytest.approx(
-        second["end"] - 0.1, abs=0.01
-    )
+    expected = {
+        "ArrowRight": (first["start"], third["end"]),
+        "Alt+ArrowLeft": (first["start"], second["end"]),  # 0.1 s back is inside the third
+        "Shift+ArrowRight": (first["start"], third["end"]),
+        "Alt+ArrowRight": (first["start"], segments[k + 3]["end"]),
+    }
+    for key, edges in expected.items():
+        page.keyboard.press(key)
+        assert clip_url_times(page.input_value(".cm-url")) == pytest.approx(edges, abs=0.01), key
+        assert served_edges(page, page.input_value(".cm-url")) == pytest.approx(edges, abs=0.01)
+    page.focus("#cm-start")
     page.keyboard.press("Alt+ArrowRight")
+    assert clip_url_times(page.input_value(".cm-url"))[0] == pytest.approx(second["start"])
+    page.keyboard.press("Shift+ArrowLeft")
+    assert clip_url_times(page.input_value(".cm-url"))[0] == pytest.approx(first["start"])
+    page.focus("#cm-end")
+    page.keyboard.press("Alt+ArrowLeft")
+    page.keyboard.press("Alt+ArrowLeft")
+    assert clip_url_times(page.input_value(".cm-url")) == pytest.approx((start, end), abs=0.01)
+    # What Copy puts on the clipboard is the address shown.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page.click(".cm-copy")
+    page.wait_for_selector(".copied:has-text('Copied')")
+    assert page.evaluate("() => navigator.clipboard.readText()") == page.input_value(".cm-url")
     shot(page, f"learner-clip-maker-{width}")
     # Preview plays the range in place.
     page.click(".cm-preview")
@@ -367,14 +394,24 @@ def test_audio_recording_shows_captions_above_the_controls_with_toggle_speed_and
     assert page.is_visible("#keys") and "Slower or faster" in page.inner_text("#keys")
 
 
-def test_inline_search_player_has_captions(sized: tuple[Page, str], server: str) -> None:
-    page, _ = sized
+def test_inline_search_player_has_captions_a_toggle_and_speed(
+    sized: tuple[Page, str], server: str
+) -> None:
+    page, width = sized
     page.goto(f"{server}/search?q=ask+not+what+your+country")
     section = page.locator(".result", has_text="Inaugural address")
     section.locator(".hit-play").first.click()
     holder = f'.result[data-recording="{section.get_attribute("data-recording")}"] .inline-player'
     assert page.locator(f"{holder} video track[kind=captions]").count() == 1
     assert "ask" in caption_line_above_controls(page, holder).lower()
+    shot(page, f"learner-search-inline-{width}")
+    # Its own captions toggle and speed control, beside it.
+    page.click(f"{holder} .captions-toggle")
+    assert page.get_attribute(f"{holder} .captions-toggle", "aria-pressed") == "false"
+    assert page.locator(f"{holder} .caption-line").is_hidden()
+    page.select_option(f"{holder} select.speed", "1.5")
+    assert page.eval_on_selector(f"{holder} video", "v => v.playbackRate") == 1.5
+    assert axe_violations(page) == []
 
 
 def test_recording_page_marks_a_querys_mentions_with_next_and_previous(
@@ -406,3 +443,79 @@ def test_recording_page_marks_a_querys_mentions_with_next_and_previous(
     )
     shot(page, f"learner-mentions-{width}")
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("which", ["recording", "clip", "moments"])
+def test_each_keyboard_shortcut_does_what_it_says(
+    sized: tuple[Page, str], server: str, which: str
+) -> None:
+    page, width = sized
+    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    path = {
+        "recording": f"/r/{recording_id}?t=30",
+        "clip": f"/r/{recording_id}?start=25&end=40",
+        "moments": "/moments?q=people&order=recording",
+    }[which]
+    page.goto(server + path)
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+
+    def player(expression: str) -> Any:
+        return page.eval_on_selector("#player", f"v => {expression}")
+
+    def toggles(key: str, expression: str) -> None:
+        before = player(expression)
+        page.keyboard.press(key)
+        page.wait_for_function(
+            f"() => (v => {expression})(document.getElementById('player'))"
+            f" !== {str(before).lower()}"
+        )
+        page.keyboard.press(key)
+        page.wait_for_function(
+            f"() => (v => {expression})(document.getElementById('player'))"
+            f" === {str(before).lower()}"
+        )
+
+    if which == "moments":
+        # A moment 10 s or more into its recording: seeking 10 s back and forth stays in it.
+        moments = page.locator(".moment")
+        far = next(
+            i
+            for i in range(moments.count())
+            if float(moments.nth(i).get_attribute("data-start") or "0") >= 10
+        )
+        page.click(f".moment-play >> nth={far}")
+        page.wait_for_function("() => !document.getElementById('player').paused")
+        player("v.pause()")
+        page.evaluate("() => document.activeElement.blur()")
+    toggles("k", "v.paused")
+    toggles(" ", "v.paused")
+    player("v.pause()")
+    page.wait_for_function("() => document.getElementById('player').paused")
+    at = float(player("v.currentTime"))
+    assert at >= 10
+    for key, moved in (("j", -10), ("l", 0), ("ArrowLeft", -5), ("ArrowRight", 0)):
+        page.keyboard.press(key)
+        assert float(player("v.currentTime")) == pytest.approx(at + moved, abs=0.3), key
+    toggles("c", "v.dataset.captions === 'off'")
+    assert page.get_attribute(".captions-toggle", "aria-pressed") == "true"
+    page.keyboard.press("c")
+    assert page.get_attribute(".captions-toggle", "aria-pressed") == "false"
+    assert player("v.textTracks[0].mode") != "showing"
+    assert page.locator(".caption-line:visible").count() == 0
+    page.keyboard.press("c")
+    toggles("m", "v.muted")
+    page.keyboard.press("f")
+    page.wait_for_function("() => document.fullscreenElement === document.getElementById('player')")
+    page.keyboard.press("f")
+    page.wait_for_function("() => document.fullscreenElement === null")
+    page.keyboard.press(">")
+    assert player("v.playbackRate") == 1.25 and page.input_value("#speed") == "1.25"
+    page.keyboard.press("<")
+    page.keyboard.press("<")
+    assert player("v.playbackRate") == 0.75
+    page.keyboard.press("?")
+    assert page.is_visible("#keys")
+    assert page.get_attribute(".keys-open", "aria-expanded") == "true"
+    shot(page, f"learner-keys-{which}-{width}")
+    page.keyboard.press("?")
+    assert page.is_hidden("#keys")
