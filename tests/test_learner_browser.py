@@ -174,12 +174,15 @@ def test_embed_snippet_fits_a_phone_and_shows_only_the_clip(
     )
 
 
-@pytest.mark.parametrize("which", ["recording", "clip", "embed", "search"])
+@pytest.mark.parametrize("which", ["recording", "audio", "clip", "embed", "search"])
 def test_axe_finds_no_violations(sized: tuple[Page, str], server: str, which: str) -> None:
-    page, _ = sized
-    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    page, width = sized
+    recordings = page.request.get(f"{server}/api/recordings").json()
+    recording_id = recordings[-1]["id"]
+    audio_id = next(r["id"] for r in recordings if r["title"] == "Inaugural address")
     path = {
         "recording": f"/r/{recording_id}",
+        "audio": f"/r/{audio_id}?t=2",
         "clip": f"/r/{recording_id}?start=25&end=30",
         "embed": f"/embed/{recording_id}?start=25&end=30&captions=1",
         "search": "/search?q=trust+matters",
@@ -188,9 +191,16 @@ def test_axe_finds_no_violations(sized: tuple[Page, str], server: str, which: st
     page.wait_for_function(
         "() => { const v = document.getElementById('player'); return !v || v.readyState >= 1; }"
     )
-    if which in ("recording", "clip"):
+    if which in ("recording", "audio", "clip"):
         page.click("button.clip-open")  # the clip maker, open
         page.locator(".clip-maker").wait_for()
+        page.keyboard.press("?")  # and the list of shortcuts
+    if which == "audio":  # the caption line, showing
+        page.eval_on_selector("#player", "v => v.play()")
+        page.wait_for_selector(".caption-line:not([hidden])")
+        page.eval_on_selector("#player", "v => v.pause()")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, f"learner-axe-{which}-{width}")
     assert axe_violations(page) == []
 
 
@@ -357,6 +367,12 @@ def caption_line_above_controls(page: Page, holder: str) -> str:
     assert (
         video["y"] < line["y"] and line["y"] + line["height"] <= video["y"] + video["height"] - 40
     )
+    # At most two rows of text.
+    rows = page.eval_on_selector(
+        f"{holder} .caption-line",
+        "l => Math.round(l.scrollHeight / parseFloat(getComputedStyle(l).lineHeight))",
+    )
+    assert 1 <= rows <= 2
     return page.inner_text(f"{holder} .caption-line")
 
 
@@ -519,3 +535,65 @@ def test_each_keyboard_shortcut_does_what_it_says(
     shot(page, f"learner-keys-{which}-{width}")
     page.keyboard.press("?")
     assert page.is_hidden("#keys")
+
+
+def test_a_passage_hit_clips_its_sentences_and_the_clip_page_adjusts_that_clip(
+    page: Page, server: str
+) -> None:
+    # Words from two neighbouring sentences: the best hit is their passage.
+    page.goto(f"{server}/search?q=camera+pointed+kitchens")
+    hit = page.locator(".hit").first
+    start = float(hit.locator(".hit-play").get_attribute("data-start") or "nan")
+    end = float(hit.locator(".hit-play").get_attribute("data-end") or "nan")
+    hit.locator(".hit-clip").click()
+    page.wait_for_selector(".cue.current")
+    assert page.locator(".cue").count() == 2
+    assert float(page.get_attribute("article.recording", "data-start") or "nan") == start
+    assert float(page.get_attribute("article.recording", "data-end") or "nan") == end
+    # "Adjust clip" opens the clip maker on this clip.
+    page.click("button.clip-open")
+    page.locator("[data-clip]").wait_for()
+    assert clip_url_times(page.input_value(".cm-url")) == (
+        pytest.approx(start, abs=0.01),
+        pytest.approx(end, abs=0.01),
+    )
+    assert page.locator(".cm-sentences input:checked").count() == 2
+
+
+@pytest.mark.parametrize("reduced", [True, False])
+def test_transcript_follows_smoothly_unless_reduced_motion_is_asked_for(
+    browser: Any, server: str, reduced: bool
+) -> None:
+    context = browser.new_context(
+        viewport=WIDTHS["desktop"], reduced_motion="reduce" if reduced else "no-preference"
+    )
+    page = context.new_page()
+    # Every scroll the page asks for, and how.
+    page.add_init_script(
+        "window.scrolls = []; const own = Element.prototype.scrollTo;"
+        " Element.prototype.scrollTo = function (o) { window.scrolls.push(o && o.behavior);"
+        " return own.apply(this, arguments); };"
+    )
+    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    page.goto(f"{server}/r/{recording_id}?t=60")
+    page.wait_for_function("() => window.scrolls.length > 0")
+    assert set(page.evaluate("() => window.scrolls")) == {"auto" if reduced else "smooth"}
+    context.close()
+
+
+def test_on_a_phone_the_player_stays_in_view_while_the_transcript_scrolls(
+    browser: Any, server: str
+) -> None:
+    context = browser.new_context(viewport=WIDTHS["phone"])
+    page = context.new_page()
+    recording_id = page.request.get(f"{server}/api/recordings").json()[-1]["id"]
+    for path in (f"/r/{recording_id}", "/moments?q=people"):
+        page.goto(server + path)
+        page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+        last = page.locator(".cue, .moment").last
+        last.scroll_into_view_if_needed()
+        assert page.evaluate("() => window.scrollY") > 200, path
+        frame = page.locator(".player-frame").bounding_box()
+        assert frame is not None and frame["y"] == pytest.approx(0, abs=1), path
+        shot(page, "learner-sticky-" + path.split("/")[1].split("?")[0])
+    context.close()
