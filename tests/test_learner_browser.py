@@ -1,5 +1,6 @@
 """The steps after a search hit, as a learner takes them, in Chromium at 1280 and 390 px."""
 
+import contextlib
 import itertools
 import re
 from collections.abc import Iterator
@@ -11,7 +12,9 @@ import pytest
 from playwright.sync_api import Page
 
 from ingest.probe import probe
+from library.config import Config
 from library.timecode import clock
+from tests.conftest import PASSWORD, add_account
 from tests.test_browser import partner_site, server, shot, wait_paused_after_play
 
 pytestmark = pytest.mark.slow
@@ -165,6 +168,12 @@ def test_embed_snippet_fits_a_phone_and_shows_only_the_clip(
     shot(page, f"learner-embed-{width}")
     embedded.click(".cc-play")
     embedded.wait_for_function("() => !document.getElementById('player').paused")
+    # The title lies over the picture only until it plays (or the pointer comes back).
+    page.mouse.move(0, 0)
+    embedded.eval_on_selector(".cc-play", "b => b.blur()")
+    embedded.wait_for_function(
+        "() => parseFloat(getComputedStyle(document.querySelector('.embed-title')).opacity) < 0.1"
+    )
     wait_paused_after_play(embedded)
     assert float(embedded.eval_on_selector("#player", "v => v.currentTime")) == pytest.approx(
         end, abs=0.6
@@ -194,7 +203,9 @@ def test_axe_finds_no_violations(sized: tuple[Page, str], server: str, which: st
     if which in ("recording", "audio", "clip"):
         page.click("button.clip-open")  # the clip maker, open
         page.locator(".clip-maker").wait_for()
+        page.evaluate("() => document.activeElement.blur()")
         page.keyboard.press("?")  # and the list of shortcuts
+        assert page.is_visible("#keys")
     if which == "audio":  # the caption line, showing
         page.eval_on_selector("#player", "v => v.play()")
         page.wait_for_selector(".caption-line:not([hidden])")
@@ -597,3 +608,52 @@ def test_on_a_phone_the_player_stays_in_view_while_the_transcript_scrolls(
         assert frame is not None and frame["y"] == pytest.approx(0, abs=1), path
         shot(page, "learner-sticky-" + path.split("/")[1].split("?")[0])
     context.close()
+
+
+@pytest.fixture
+def staff_page(browser: Any, server: str, site_config: Config) -> Iterator[Page]:
+    """A desktop page signed in as staff."""
+    email = "moments-staff@example.org"
+    with contextlib.suppress(Exception):  # made by an earlier test of the session
+        add_account(site_config, email, "staff")
+    context = browser.new_context(viewport=WIDTHS["desktop"])
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    yield page
+    context.close()
+
+
+def set_visibility(page: Page, server: str, recording_id: str, visibility: str) -> None:
+    page.goto(f"{server}/r/{recording_id}/manage")
+    page.select_option("#visibility", visibility)
+    page.click("button:has-text('Save details')")
+    page.wait_for_selector(f".badge.{visibility}")
+
+
+def test_moments_page_hides_a_private_recordings_moment_from_visitors(
+    sized: tuple[Page, str], server: str, staff_page: Page
+) -> None:
+    page, width = sized
+    jfk = next(
+        r["id"]
+        for r in page.request.get(f"{server}/api/recordings").json()
+        if r["title"] == "Inaugural address"
+    )
+    page.goto(f"{server}/moments?q=ask")
+    assert page.locator(".moment", has_text="Inaugural address").count() == 1
+    set_visibility(staff_page, server, jfk, "private")
+    try:
+        page.goto(f"{server}/moments?q=ask")
+        assert page.locator(".moment").count() >= 1
+        assert page.locator(".moment", has_text="Inaugural address").count() == 0
+        assert "fellow Americans" not in page.content()
+        page.goto(f"{server}/embed/moments?q=ask")
+        assert "fellow Americans" not in page.content()
+        shot(page, f"learner-moments-visitor-{width}")
+        staff_page.goto(f"{server}/moments?q=ask")
+        assert staff_page.locator(".moment", has_text="Inaugural address").count() == 1
+    finally:
+        set_visibility(staff_page, server, jfk, "public")
