@@ -28,14 +28,26 @@ def staff(site_config: Config) -> str:
     return EMAIL
 
 
-def open_editor(browser: Any, server: str, staff: str, width: str, title: str) -> Page:
-    """The editor of the recording whose title starts with ``title``, signed in as staff."""
-    context = browser.new_context(viewport=WIDTHS[width])
-    page: Page = context.new_page()
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, server: str, staff: str) -> Any:
+    """The cookies of one staff sign-in, shared by the module's pages: signing in for each
+    would run into the site's limit of 10 sign-ins a minute from one address."""
+    context = browser.new_context()
+    page = context.new_page()
     page.goto(f"{server}/login")
     page.fill("#email", staff)
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
+    page.wait_for_url(lambda url: "/login" not in url)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+def open_editor(browser: Any, server: str, signed_in: Any, width: str, title: str) -> Page:
+    """The editor of the recording whose title starts with ``title``, signed in as staff."""
+    context = browser.new_context(viewport=WIDTHS[width], storage_state=signed_in)
+    page: Page = context.new_page()
     recordings = page.request.get(f"{server}/api/recordings").json()
     rid = next(r["id"] for r in recordings if r["title"].startswith(title))
     page.goto(f"{server}/r/{rid}/edit")
@@ -46,20 +58,20 @@ def open_editor(browser: Any, server: str, staff: str, width: str, title: str) -
 
 @pytest.fixture(params=sorted(WIDTHS))
 def editor(
-    request: pytest.FixtureRequest, browser: Any, server: str, staff: str
+    request: pytest.FixtureRequest, browser: Any, server: str, signed_in: Any
 ) -> Iterator[tuple[Page, str]]:
     """The editor of the video recording, signed in as staff: (page, "desktop" or "phone")."""
-    page = open_editor(browser, server, staff, request.param, "Online gatherings")
+    page = open_editor(browser, server, signed_in, request.param, "Online gatherings")
     yield page, request.param
     page.context.close()
 
 
 @pytest.fixture(params=sorted(WIDTHS))
 def audio_editor(
-    request: pytest.FixtureRequest, browser: Any, server: str, staff: str
+    request: pytest.FixtureRequest, browser: Any, server: str, signed_in: Any
 ) -> Iterator[tuple[Page, str]]:
     """The editor of the audio-only recording: (page, "desktop" or "phone")."""
-    page = open_editor(browser, server, staff, request.param, "Inaugural address")
+    page = open_editor(browser, server, signed_in, request.param, "Inaugural address")
     yield page, request.param
     page.context.close()
 
@@ -148,10 +160,10 @@ def test_save_stays_in_view_at_the_bottom_of_the_page(editor: tuple[Page, str]) 
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 @pytest.mark.parametrize("kind", ["video", "audio"])
 def test_axe_finds_no_violations_on_the_editor(
-    browser: Any, server: str, staff: str, kind: str, width: str
+    browser: Any, server: str, signed_in: Any, kind: str, width: str
 ) -> None:
     page = open_editor(
-        browser, server, staff, width, "Online gatherings" if kind == "video" else "Inaugural"
+        browser, server, signed_in, width, "Online gatherings" if kind == "video" else "Inaugural"
     )
     page.locator(".times-toggle").first.click()  # one cue's times open, as when editing them
     files = pytest.importorskip("importlib.resources").files
