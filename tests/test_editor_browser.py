@@ -221,3 +221,20 @@ def test_audio_editor_shows_captions_above_its_player_with_toggle_and_speed(
     expect(page.locator(line)).to_be_visible()
     page.select_option("#speed", "1.5")
     assert page.eval_on_selector("#player", "v => v.playbackRate") == 1.5
+    # A saved correction is what the captions say next; the original text is then restored.
+    area = page.locator(".cue-edit textarea").first
+    original = area.input_value()
+    try:
+        area.fill(original.replace("Americans", "Amerikaners"))
+        page.click("#save")
+        expect(page.locator("#save-state")).to_contain_text("Saved")
+        page.eval_on_selector("#player", "v => { v.currentTime = 1; v.play(); }")
+        page.wait_for_function(
+            f"() => document.querySelector('{line}').textContent.includes('Amerikaners')",
+            timeout=20_000,
+        )
+        page.eval_on_selector("#player", "v => v.pause()")
+    finally:
+        area.fill(original)
+        page.click("#save")
+        expect(page.locator("#save-state")).to_contain_text("Saved")

@@ -350,6 +350,15 @@
   function editorPlayer(media) {
     if (media.parentElement.classList.contains("audio")) { captionLine(media, media.parentElement); }
     playbackControls(media, true);
+    // After a save (staff.js) the captions are the saved words: the track is loaded afresh.
+    media.addEventListener("transcriptsaved", function () {
+      var old = media.querySelector("track");
+      if (!old) { return; }
+      var fresh = old.cloneNode();
+      fresh.src = old.src.split("?")[0] + "?saved=" + Date.now();
+      old.remove(); media.appendChild(fresh);
+      captionsOn(media, media.dataset.captions !== "off");
+    });
   }
 
   // What the clip maker (clipmaker.js) and the moments playlist (moments.js) use.
