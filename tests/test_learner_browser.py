@@ -359,6 +359,9 @@ def test_moments_embed_fits_a_phone(sized: tuple[Page, str], server: str) -> Non
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert "Moment 1 of" in page.inner_text(".pl-now")
+    page.eval_on_selector("#player", "v => v.play()")
+    assert caption_line_above_controls(page, "main").strip()
+    page.eval_on_selector("#player", "v => v.pause()")
     assert axe_violations(page) == []
     page.goto(f"{server}/moments?q=ask")
     assert axe_violations(page) == []
