@@ -272,6 +272,15 @@ def test_clip_maker_makes_a_two_sentence_clip_whose_url_download_and_captions_ag
     assert clip_url_times(page.input_value(".cm-url"))[0] == pytest.approx(second["start"])
     page.keyboard.press("Shift+ArrowLeft")
     assert clip_url_times(page.input_value(".cm-url"))[0] == pytest.approx(first["start"])
+    # Dragged into the middle of a sentence, the start lands on that sentence's start.
+    middle = (second["start"] + second["end"]) / 2
+    page.eval_on_selector(
+        "#cm-start", f"e => {{ e.value = {middle}; e.dispatchEvent(new Event('input')); }}"
+    )
+    assert clip_url_times(page.input_value(".cm-url"))[0] == pytest.approx(second["start"])
+    assert float(page.input_value("#cm-start")) == pytest.approx(second["start"], abs=0.1)
+    page.focus("#cm-start")
+    page.keyboard.press("ArrowLeft")
     page.focus("#cm-end")
     page.keyboard.press("Alt+ArrowLeft")
     page.keyboard.press("Alt+ArrowLeft")
