@@ -664,8 +664,28 @@ def test_moments_page_hides_a_private_recordings_moment_from_visitors(
         assert "fellow Americans" not in page.content()
         page.goto(f"{server}/embed/moments?q=ask")
         assert "fellow Americans" not in page.content()
+        playlist = page.request.get(f"{server}/moments.m3u?q=ask").text()
+        assert playlist.startswith("#EXTM3U") and f"/{jfk}/" not in playlist
         shot(page, f"learner-moments-visitor-{width}")
         staff_page.goto(f"{server}/moments?q=ask")
         assert staff_page.locator(".moment", has_text="Inaugural address").count() == 1
     finally:
         set_visibility(staff_page, server, jfk, "public")
+
+
+def test_moments_download_as_an_m3u_playlist_of_the_same_moments(page: Page, server: str) -> None:
+    page.goto(f"{server}/moments?q=ask+people&order=recording")
+    link = page.locator("a:has-text('Download playlist (M3U)')")
+    answer = page.request.get(server + (link.get_attribute("href") or ""))
+    assert answer.ok and answer.headers["content-type"].startswith("audio/x-mpegurl")
+    assert ".m3u" in answer.headers["content-disposition"]
+    lines = answer.text().splitlines()
+    assert lines[0] == "#EXTM3U"
+    entries = [line for line in lines if not line.startswith("#")]
+    moments = page.locator(".moment").all()
+    assert len(entries) == len(moments)
+    for entry, moment in zip(entries, moments, strict=True):
+        start, end = (float(moment.get_attribute(a) or "nan") for a in ("data-start", "data-end"))
+        src = moment.get_attribute("data-src") or ""
+        assert entry == f"{server if src.startswith('/') else ''}{src}#t={start:g},{end:g}"
+        assert page.request.head(entry.split("#")[0]).ok
