@@ -28,24 +28,52 @@ def staff(site_config: Config) -> str:
     return EMAIL
 
 
-@pytest.fixture(params=sorted(WIDTHS))
-def editor(
-    request: pytest.FixtureRequest, browser: Any, server: str, staff: str
-) -> Iterator[tuple[Page, str]]:
-    """The editor of the video recording, signed in as staff: (page, "desktop" or "phone")."""
-    context = browser.new_context(viewport=WIDTHS[request.param])
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, server: str, staff: str) -> Any:
+    """The cookies of one staff sign-in, shared by the module's pages: signing in for each
+    would run into the site's limit of 10 sign-ins a minute from one address."""
+    context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/login")
     page.fill("#email", staff)
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
+    page.wait_for_url(lambda url: "/login" not in url)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+def open_editor(browser: Any, server: str, signed_in: Any, width: str, title: str) -> Page:
+    """The editor of the recording whose title starts with ``title``, signed in as staff."""
+    context = browser.new_context(viewport=WIDTHS[width], storage_state=signed_in)
+    page: Page = context.new_page()
     recordings = page.request.get(f"{server}/api/recordings").json()
-    rid = next(r["id"] for r in recordings if r["title"].startswith("Online gatherings"))
+    rid = next(r["id"] for r in recordings if r["title"].startswith(title))
     page.goto(f"{server}/r/{rid}/edit")
     page.locator(".cue-edit textarea").first.wait_for()
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    return page
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def editor(
+    request: pytest.FixtureRequest, browser: Any, server: str, signed_in: Any
+) -> Iterator[tuple[Page, str]]:
+    """The editor of the video recording, signed in as staff: (page, "desktop" or "phone")."""
+    page = open_editor(browser, server, signed_in, request.param, "Online gatherings")
     yield page, request.param
-    context.close()
+    page.context.close()
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def audio_editor(
+    request: pytest.FixtureRequest, browser: Any, server: str, signed_in: Any
+) -> Iterator[tuple[Page, str]]:
+    """The editor of the audio-only recording: (page, "desktop" or "phone")."""
+    page = open_editor(browser, server, signed_in, request.param, "Inaugural address")
+    yield page, request.param
+    page.context.close()
 
 
 def fits(page: Page, selector: str) -> bool:
@@ -129,8 +157,14 @@ def test_save_stays_in_view_at_the_bottom_of_the_page(editor: tuple[Page, str]) 
     shot(page, f"editor-top-{width}")
 
 
-def test_axe_finds_no_violations_on_the_editor(editor: tuple[Page, str]) -> None:
-    page, _ = editor
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+@pytest.mark.parametrize("kind", ["video", "audio"])
+def test_axe_finds_no_violations_on_the_editor(
+    browser: Any, server: str, signed_in: Any, kind: str, width: str
+) -> None:
+    page = open_editor(
+        browser, server, signed_in, width, "Online gatherings" if kind == "video" else "Inaugural"
+    )
     page.locator(".times-toggle").first.click()  # one cue's times open, as when editing them
     files = pytest.importorskip("importlib.resources").files
     try:
@@ -147,4 +181,60 @@ def test_axe_finds_no_violations_on_the_editor(editor: tuple[Page, str]) -> None
         f"{v['id']}: {v['help']} ({len(v['nodes'])}) at {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]
     ]
+    page.context.close()
     assert violations == []
+
+
+def test_audio_editor_shows_captions_above_its_player_with_toggle_and_speed(
+    audio_editor: tuple[Page, str],
+) -> None:
+    page, width = audio_editor
+    line = ".editor-frame .caption-line"
+    page.eval_on_selector("#player", "v => { v.currentTime = 6; v.play(); }")
+    page.wait_for_function(
+        f"() => {{ const l = document.querySelector('{line}');"
+        " return l && !l.hidden && l.textContent.trim().length > 0; }",
+        timeout=20_000,
+    )
+    page.eval_on_selector("#player", "v => v.pause()")
+    page.wait_for_function("() => document.getElementById('player').paused")
+    # On screen, above the player (whose whole height is its control bar), in at most two
+    # lines, and part of the sentence being played.
+    box, player = page.locator(line).bounding_box(), page.locator("#player").bounding_box()
+    assert box is not None and player is not None
+    assert box["y"] >= 0 and box["height"] > 0 and box["y"] + box["height"] <= player["y"] + 1
+    assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTHS[width]["width"]
+    rows = page.eval_on_selector(
+        line,
+        "l => l.getClientRects().length && Math.round(l.scrollHeight /"
+        " parseFloat(getComputedStyle(l).lineHeight))",
+    )
+    assert 1 <= rows <= 2
+    shown = " ".join(page.inner_text(line).split())
+    current = page.locator(".cue-edit.current textarea")
+    assert current.count() == 1 and shown and shown in " ".join(current.input_value().split())
+    shot(page, f"editor-audio-captions-{width}")
+    page.click(".captions-toggle")
+    expect(page.locator(".captions-toggle")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(line)).to_be_hidden()
+    page.click(".captions-toggle")
+    expect(page.locator(line)).to_be_visible()
+    page.select_option("#speed", "1.5")
+    assert page.eval_on_selector("#player", "v => v.playbackRate") == 1.5
+    # A saved correction is what the captions say next; the original text is then restored.
+    area = page.locator(".cue-edit textarea").first
+    original = area.input_value()
+    try:
+        area.fill(original.replace("Americans", "Amerikaners"))
+        page.click("#save")
+        expect(page.locator("#save-state")).to_contain_text("Saved")
+        page.eval_on_selector("#player", "v => { v.currentTime = 1; v.play(); }")
+        page.wait_for_function(
+            f"() => document.querySelector('{line}').textContent.includes('Amerikaners')",
+            timeout=20_000,
+        )
+        page.eval_on_selector("#player", "v => v.pause()")
+    finally:
+        area.fill(original)
+        page.click("#save")
+        expect(page.locator("#save-state")).to_contain_text("Saved")

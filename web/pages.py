@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
 from index.hits import PER_RECORDING
 from index.search import MAX_PAGE, SearchOptions
@@ -13,6 +13,7 @@ from library.metadata import parse_date
 from library.models import Recording, SearchHit
 from library.timecode import clock
 from web.auth import current_staff
+from web.downloads import attachment, file_name
 from web.present import (
     ClipRange,
     clip_range,
@@ -177,6 +178,31 @@ def moments() -> str:
         oembed_url=url_for("api.oembed", url=page_url, _external=True),
         args=request.args,
     )
+
+
+@bp.get("/moments.m3u")
+def moments_m3u() -> Response:
+    """The moments as an M3U playlist for a media player (VLC and the like): each moment's
+    media file with its start and stop, titled with its recording and time."""
+    data = moments_data(request.args)
+    lines = ["#EXTM3U"]
+    for hit in data["hits"]:
+        found = data["recordings"][hit.recording_id]
+        if not found.playable_file:
+            continue
+        media = url_for(
+            "media.media_file", recording_id=found.id, name=found.playable_file, _external=True
+        )
+        title = " ".join(found.title.split())
+        lines += [
+            f"#EXTINF:{round(hit.end - hit.start)},{title} at {clock(hit.start)}",
+            f"#EXTVLCOPT:start-time={hit.start:g}",
+            f"#EXTVLCOPT:stop-time={hit.end:g}",
+            f"{media}#t={hit.start:g},{hit.end:g}",
+        ]
+    response = Response("\n".join(lines) + "\n", mimetype="audio/x-mpegurl")
+    response.headers["Content-Disposition"] = attachment(file_name(data["moments_title"], ".m3u"))
+    return response
 
 
 @bp.get("/embed/moments")

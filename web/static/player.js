@@ -32,13 +32,14 @@
 
   function num(value) { return value === "" || value === undefined ? null : parseFloat(value); }
 
-  // Space toggles play/pause anywhere but in a field or on a button.
+  // Space toggles play/pause anywhere but in a field or on a button. ``media`` may be a
+  // function: the search page's inline player is made on the first hit played.
   function spaceToPause(media) {
     document.addEventListener("keydown", function (e) {
-      var tag = (e.target && e.target.tagName) || "";
-      if (e.key !== " " || /INPUT|TEXTAREA|SELECT|BUTTON|VIDEO|AUDIO/.test(tag)) { return; }
+      var tag = (e.target && e.target.tagName) || "", m = typeof media === "function" ? media() : media;
+      if (!m || e.key !== " " || /INPUT|TEXTAREA|SELECT|BUTTON|VIDEO|AUDIO/.test(tag)) { return; }
       e.preventDefault();
-      if (media.paused) { media.play().catch(function () {}); } else { media.pause(); }
+      if (m.paused) { m.play().catch(function () {}); } else { m.pause(); }
     });
   }
 
@@ -128,7 +129,6 @@
     playbackControls(media);
     mentionButtons(media);
     if (article.classList.contains("embedded")) { clipControls(media, start, end, article); }
-    clipMaker(media, start, end);
   }
 
   function searchPage() {
@@ -149,9 +149,13 @@
             track.kind = "captions"; track.label = "Captions"; track.srclang = section.dataset.lang || "en";
             track.src = section.dataset.track; track.default = true;
             media.appendChild(track);
-            holder.appendChild(media);
+            var frame = document.createElement("div");
+            frame.className = "inline-frame"; frame.appendChild(media);
+            holder.appendChild(frame);
+            holder.appendChild(playbackRow(section.dataset.recording));
             holder.hidden = false;
-            if (section.dataset.video === "0") { holder.classList.add("audio"); captionLine(media, holder); }
+            if (section.dataset.video === "0") { holder.classList.add("audio"); captionLine(media, frame); }
+            playbackControls(media, true, holder);
           }
           document.querySelectorAll("video").forEach(function (other) { if (other !== media) { other.pause(); } });
           if (active) { active.classList.remove("playing"); }
@@ -160,16 +164,8 @@
         });
       });
     });
-    var first = document.querySelector(".hit-play");
-    if (first) {
-      document.addEventListener("keydown", function (e) {
-        var tag = (e.target && e.target.tagName) || "";
-        if (e.key !== " " || /INPUT|TEXTAREA|SELECT|BUTTON|VIDEO/.test(tag)) { return; }
-        var playing = document.querySelector(".inline-player video");
-        if (!playing) { return; }
-        e.preventDefault();
-        if (playing.paused) { playing.play().catch(function () {}); } else { playing.pause(); }
-      });
+    if (document.querySelector(".hit-play")) {
+      spaceToPause(function () { return document.querySelector(".inline-player video"); });
     }
   }
 
@@ -179,45 +175,75 @@
     return h ? h + ":" + ("0" + m).slice(-2) + ":" + ss : m + ":" + ss;
   }
 
-  // Captions sit this many lines up from the bottom, above a control bar drawn over the
-  // picture (an audio recording's small player, an embedded clip's own controls).
-  function liftCaptions(media, lines) {
-    var track = media.textTracks && media.textTracks[0];
-    if (!track) { return; }
-    var lift = function () {
-      Array.prototype.forEach.call(track.cues || [], function (cue) { cue.snapToLines = true; cue.line = -lines; });
-    };
-    var element = media.querySelector("track");
-    if (element) { element.addEventListener("load", lift); }
-    lift();
+  // The words of a cue as text: "<v Name>" voices and "&amp;" entities are markup in WebVTT.
+  function cueText(cue) {
+    return cue.getCueAsHTML ? cue.getCueAsHTML().textContent : cue.text;
   }
 
-  // An audio recording's player is a short box whose control bar would cover the captions:
-  // they are drawn here instead, in a line above the controls.
+  // The part of a long sentence that is on screen at time t: pieces that fit two lines of
+  // the caption line, each shown for its share of the sentence's time.
+  function captionPiece(cue, t, line) {
+    var text = cueText(cue).replace(/\s+/g, " ").trim();
+    var em = parseFloat(getComputedStyle(line).fontSize) || 16;
+    var width = line.parentElement.clientWidth * 0.88;
+    var most = Math.max(24, Math.floor(2 * width / (0.58 * em)));
+    if (text.length <= most) { return text; }
+    var pieces = [], piece = "";
+    text.split(" ").forEach(function (word) {
+      if (piece && (piece + " " + word).length > most) { pieces.push(piece); piece = word; } else { piece = piece ? piece + " " + word : word; }
+    });
+    if (piece) { pieces.push(piece); }
+    var into = (t - cue.startTime) / Math.max(0.01, cue.endTime - cue.startTime) * text.length, seen = 0;
+    for (var i = 0; i < pieces.length; i++) {
+      seen += pieces[i].length + 1;
+      if (into < seen) { return pieces[i]; }
+    }
+    return pieces[pieces.length - 1];
+  }
+
+  // A short player (an audio recording's, the editor's) would hide the captions behind its
+  // control bar: they are drawn here instead, in a line of at most two rows above the
+  // controls. The page's caption track is followed even when a playlist swaps it.
   function captionLine(media, holder) {
-    var track = media.textTracks && media.textTracks[0];
-    if (!track || holder.querySelector(".caption-line")) { return; }
+    if (holder.querySelector(".caption-line")) { return; }
     var line = document.createElement("div");
     line.className = "caption-line"; line.setAttribute("aria-hidden", "true"); line.hidden = true;
     holder.appendChild(line);
     holder.classList.add("has-caption-line");
-    track.mode = "hidden";
     var show = function () {
-      var cues = track.activeCues || [], text = [];
-      for (var i = 0; i < cues.length; i++) { text.push(cues[i].text); }
+      var track = media.textTracks && media.textTracks[0];
+      var cues = (track && track.activeCues) || [], text = [];
+      if (track && track.mode === "showing") { track.mode = "hidden"; }
+      for (var i = 0; i < cues.length; i++) { text.push(captionPiece(cues[i], media.currentTime, line)); }
       line.textContent = text.join(" ");
       line.hidden = !text.length || media.dataset.captions === "off";
     };
-    track.addEventListener("cuechange", show);
-    media.addEventListener("captionschange", show);
+    var watch = function (track) { track.mode = "hidden"; track.addEventListener("cuechange", show); };
+    Array.prototype.forEach.call(media.textTracks || [], watch);
+    if (media.textTracks) { media.textTracks.addEventListener("addtrack", function (e) { watch(e.track); }); }
+    ["timeupdate", "seeked", "captionschange"].forEach(function (name) { media.addEventListener(name, show); });
   }
 
+  // The toggles of an inline search player are its own; a page's are the page's.
   function captionsOn(media, on) {
     media.dataset.captions = on ? "on" : "off";
     var track = media.textTracks && media.textTracks[0];
     if (track) { track.mode = on && !media.parentElement.querySelector(".caption-line") ? "showing" : "hidden"; }
     media.dispatchEvent(new Event("captionschange"));
-    document.querySelectorAll(".captions-toggle").forEach(function (b) { b.setAttribute("aria-pressed", on ? "true" : "false"); });
+    (media.closest(".inline-player") || document).querySelectorAll(".captions-toggle").forEach(function (b) {
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+  }
+
+  // An inline search player's captions toggle and speed, as the recording page has them.
+  function playbackRow(id) {
+    var row = document.createElement("div"), speeds = SPEEDS.map(function (s) {
+      return "<option value=\"" + s + "\"" + (s === 1 ? " selected" : "") + ">" + s + "×</option>";
+    });
+    row.className = "controls-row playback"; row.setAttribute("role", "group"); row.setAttribute("aria-label", "Playback");
+    row.innerHTML = "<button type=\"button\" class=\"captions-toggle\" aria-pressed=\"true\">Captions</button>" +
+      "<label for=\"speed-" + id + "\">Speed</label><select id=\"speed-" + id + "\" class=\"speed\">" + speeds.join("") + "</select>";
+    return row;
   }
 
   // Previous / next mention of the query the page was opened with (?q=).
@@ -243,9 +269,11 @@
 
   var SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 
-  // Captions and speed controls, and the keyboard shortcuts listed behind "?".
-  function playbackControls(media) {
-    var toggle = document.querySelector(".captions-toggle"), speed = document.querySelector(".speed");
+  // Captions and speed controls (those in ``scope``, else the page's), and unless ``noKeys``
+  // (the editor, where keys type; the search page, with a player per recording) the keyboard
+  // shortcuts listed behind "?".
+  function playbackControls(media, noKeys, scope) {
+    var toggle = (scope || document).querySelector(".captions-toggle"), speed = (scope || document).querySelector(".speed");
     var keysButton = document.querySelector(".keys-open"), keys = document.getElementById("keys");
     if (toggle) { toggle.addEventListener("click", function () { captionsOn(media, media.dataset.captions === "off"); }); }
     function setSpeed(rate) { media.playbackRate = rate; if (speed) { speed.value = String(rate); } }
@@ -256,6 +284,7 @@
       if (keysButton) { keysButton.setAttribute("aria-expanded", keys.hidden ? "false" : "true"); }
     }
     if (keysButton) { keysButton.addEventListener("click", showKeys); }
+    if (noKeys) { return; }
     document.addEventListener("keydown", function (e) {
       var tag = (e.target && e.target.tagName) || "";
       if (e.ctrlKey || e.metaKey || e.altKey || /INPUT|TEXTAREA|SELECT/.test(tag)) { return; }
@@ -317,180 +346,30 @@
     show();
   }
 
-  // The clip maker: start and end handles that step from sentence edge to sentence edge
-  // (Alt: 0.1 s, Shift: 1 s), the sentences in range with checkboxes at the edges, a preview
-  // and the clip's address.
-  function clipMaker(media, start, end) {
-    var maker = document.querySelector(".clip-maker");
-    if (!maker) { return; }
-    var sentences = null, ready = null;
-    // The whole transcript is fetched when the maker first opens: a clip page lists only
-    // the clip's sentences, and most visitors never open the maker.
-    function load() {
-      if (!ready) {
-        ready = fetch(maker.dataset.sentences).then(function (r) { return r.json(); }).then(function (data) {
-          sentences = data.segments.filter(function (s) { return s.end > s.start; })
-            .map(function (s) { return [s.start, s.end, s.text]; });
-          starts = sentences.map(function (s) { return s[0]; }); ends = sentences.map(function (s) { return s[1]; });
-        });
-      }
-      return ready;
-    }
-    var duration = parseFloat(maker.dataset.duration);
-    var from = maker.querySelector(".cm-start"), to = maker.querySelector(".cm-end");
-    var list = maker.querySelector(".cm-sentences"), times = maker.querySelector(".cm-times");
-    var url = maker.querySelector(".cm-url"), go = maker.querySelector(".cm-go");
-    var range = maker.querySelector(".cm-range");
-    var starts = [], ends = [];
-    var a = 0, b = 0, previewEnd = null;
-
-    function round(x) { return Math.round(x * 100) / 100; }
-    function nearest(edges, x) {
-      var best = edges[0];
-      edges.forEach(function (e) { if (Math.abs(e - x) < Math.abs(best - x)) { best = e; } });
-      return best;
-    }
-    function stepTo(edges, x, dir) {
-      var found = null;
-      edges.forEach(function (e) {
-        if (dir > 0 && e > x + 0.01 && (found === null || e < found)) { found = e; }
-        if (dir < 0 && e < x - 0.01 && (found === null || e > found)) { found = e; }
-      });
-      return found === null ? x : found;
-    }
-    function sentenceAt(t) {
-      for (var i = 0; i < sentences.length; i++) { if (sentences[i][1] > t) { return i; } }
-      return sentences.length - 1;
-    }
-    function set(newA, newB, seekTo) {
-      a = round(Math.min(Math.max(0, newA), duration));
-      b = round(Math.min(Math.max(a + 0.1, newB), duration));
-      from.value = a; to.value = b;
-      from.setAttribute("aria-valuetext", clock(a)); to.setAttribute("aria-valuetext", clock(b));
-      range.style.left = (100 * a / duration) + "%"; range.style.width = (100 * (b - a) / duration) + "%";
-      times.textContent = clock(a) + " – " + clock(b) + " (" + Math.round(b - a) + " s)";
-      var address = maker.dataset.base + "?start=" + a + "&end=" + b;
-      url.value = address; go.href = address;
-      draw();
-      if (seekTo !== null && seekTo !== undefined) { media.pause(); seek(media, seekTo, false); }
-    }
-    // The sentences in range, and one either side: the edges' boxes move the range by one
-    // sentence; those between them stay ticked.
-    function draw() {
-      list.textContent = "";
-      var first = sentenceAt(a), last = sentenceAt(b - 0.01);
-      for (var i = Math.max(0, first - 1); i <= Math.min(sentences.length - 1, last + 1); i++) {
-        var inside = i >= first && i <= last, edge = i === first || i === last || !inside;
-        var item = document.createElement("li"), box = document.createElement("input"), label = document.createElement("label");
-        box.type = "checkbox"; box.id = "cm-s" + i; box.checked = inside; box.disabled = !edge || (inside && first === last);
-        box.dataset.index = i;
-        label.htmlFor = box.id; label.textContent = clock(sentences[i][0]) + " " + sentences[i][2];
-        item.appendChild(box); item.appendChild(label); list.appendChild(item);
-        box.addEventListener("change", onBox);
-      }
-    }
-    function onBox(e) {
-      var i = parseInt(e.target.dataset.index, 10), first = sentenceAt(a), last = sentenceAt(b - 0.01);
-      var focusId = e.target.id;
-      if (e.target.checked) {
-        if (i < first) { set(sentences[i][0], b, sentences[i][0]); } else { set(a, sentences[i][1], null); }
-      } else if (i === first) { set(sentences[i + 1][0], b, sentences[i + 1][0]); } else { set(a, sentences[i - 1][1], null); }
-      var again = document.getElementById(focusId);
-      if (again) { again.focus(); }
-    }
-    function keys(handle, edges, isStart) {
-      handle.addEventListener("keydown", function (e) {
-        var dir = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 }[e.key];
-        if (!dir) { return; }
-        e.preventDefault();
-        var now = isStart ? a : b;
-        var next = e.altKey ? now + dir * 0.1 : e.shiftKey ? now + dir : stepTo(edges(), now, dir);
-        if (isStart) { set(Math.min(next, b - 0.1), b, next); } else { set(a, Math.max(next, a + 0.1), null); }
-      });
-      handle.addEventListener("input", function () {
-        var x = nearest(edges(), parseFloat(handle.value));
-        if (isStart) { set(Math.min(x, b - 0.1), b, x); } else { set(a, Math.max(x, a + 0.1), null); }
-      });
-    }
-    keys(from, function () { return starts; }, true); keys(to, function () { return ends; }, false);
-
-    maker.querySelector(".cm-copy").addEventListener("click", function () { copy(url.value, document.querySelector(".copied")); });
-    maker.querySelector(".cm-preview").addEventListener("click", function () { previewEnd = b; seek(media, a, true); });
-    media.addEventListener("timeupdate", function () {
-      if (previewEnd !== null && media.currentTime >= previewEnd) { media.pause(); previewEnd = null; }
-    });
-    document.querySelectorAll(".clip-open").forEach(function (button) {
-      button.addEventListener("click", function () {
-        var open = maker.hidden;
-        if (!open) { maker.hidden = true; button.setAttribute("aria-expanded", "false"); return; }
-        load().then(function () {
-          if (!sentences.length) { return; }
-          maker.hidden = false;
-          button.setAttribute("aria-expanded", "true");
-          if (start !== null && end !== null) { set(start, end, null); } else {
-            var i = sentenceAt(media.currentTime);
-            set(sentences[i][0], sentences[i][1], null);
-          }
-          from.focus();
-        });
-      });
+  // The transcript editor's player: captions above an audio recording's controls, speed.
+  function editorPlayer(media) {
+    if (media.parentElement.classList.contains("audio")) { captionLine(media, media.parentElement); }
+    playbackControls(media, true);
+    // After a save (staff.js) the captions are the saved words: the track is loaded afresh.
+    media.addEventListener("transcriptsaved", function () {
+      var old = media.querySelector("track");
+      if (!old) { return; }
+      var fresh = old.cloneNode();
+      fresh.src = old.src.split("?")[0] + "?saved=" + Date.now();
+      old.remove(); media.appendChild(fresh);
+      captionsOn(media, media.dataset.captions !== "off");
     });
   }
 
-  // A moments playlist: every moment of a query, one after another in one player.
-  function playlist(root) {
-    var media = document.getElementById("player");
-    var items = Array.prototype.slice.call(root.querySelectorAll(".moment"));
-    if (!media || !items.length) { return; }
-    var now = root.querySelector(".pl-now"), index = -1, switching = false;
-    function load(i, andPlay) {
-      if (i < 0 || i >= items.length) { return; }
-      var item = items[i], src = item.dataset.src;
-      if (index >= 0) { items[index].classList.remove("current"); items[index].removeAttribute("aria-current"); }
-      index = i;
-      item.classList.add("current"); item.setAttribute("aria-current", "true");
-      switching = true;
-      if (media.dataset.src !== src) {
-        media.dataset.src = src;
-        media.src = src;
-        if (item.dataset.poster) { media.poster = item.dataset.poster; } else { media.removeAttribute("poster"); }
-      }
-      // The moment's own captions, at the recording's times.
-      Array.prototype.slice.call(media.querySelectorAll("track")).forEach(function (t) { t.remove(); });
-      var track = document.createElement("track");
-      track.kind = "captions"; track.label = "Captions"; track.srclang = document.documentElement.lang || "en";
-      track.src = item.dataset.track; track.default = true;
-      media.appendChild(track);
-      if (media.textTracks[0]) { media.textTracks[0].mode = "showing"; }
-      var start = parseFloat(item.dataset.start);
-      seek(media, start, andPlay);
-      media.addEventListener("seeked", function () { switching = false; }, { once: true });
-      now.textContent = "Moment " + (i + 1) + " of " + items.length + ": " + item.dataset.title + " at " + clock(start);
-      var list = item.parentElement;
-      if (!list.hidden && list.scrollHeight > list.clientHeight) {
-        list.scrollTo({ top: item.offsetTop - list.offsetTop, behavior: reducedMotion() ? "auto" : "smooth" });
-      }
-    }
-    media.addEventListener("timeupdate", function () {
-      if (switching || index < 0) { return; }
-      if (media.currentTime >= parseFloat(items[index].dataset.end)) {
-        if (index + 1 < items.length) { load(index + 1, true); } else { media.pause(); }
-      }
-    });
-    items.forEach(function (item, i) {
-      item.querySelector(".moment-play").addEventListener("click", function () { load(i, true); });
-    });
-    root.querySelector(".pl-prev").addEventListener("click", function () { load(Math.max(0, index - 1), true); });
-    root.querySelector(".pl-next").addEventListener("click", function () { load(Math.min(items.length - 1, index + 1), true); });
-    document.querySelectorAll("[data-copy]").forEach(function (button) {
-      button.addEventListener("click", function () { copy(button.dataset.copy, document.querySelector(".copied")); });
-    });
-    spaceToPause(media);
-    load(0, false);
-  }
+  // What the clip maker (clipmaker.js) and the moments playlist (moments.js) use.
+  window.Recall = {
+    seek: seek, copy: copy, clock: clock, reducedMotion: reducedMotion, spaceToPause: spaceToPause,
+    captionLine: captionLine, captionsOn: captionsOn, playbackControls: playbackControls
+  };
 
-  var list = document.querySelector("[data-playlist]");
-  if (list) { playlist(list); return; }
+  if (document.querySelector("[data-playlist]")) { return; }  // moments.js plays it
+  var editing = document.querySelector(".editor-frame #player");
+  if (editing) { editorPlayer(editing); return; }
   var article = document.querySelector("article.recording, main.recording");
   if (article) { recordingPage(article); } else { searchPage(); }
 })();

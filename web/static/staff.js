@@ -522,6 +522,7 @@
         dirty = false;
         render();
         saveState.textContent = "Saved. Captions, downloads and search are updated.";
+        if (player) { player.dispatchEvent(new Event("transcriptsaved")); }  // player.js reloads captions
         saveState.className = "meta good";
       }).catch(function (e) {
         saveButton.disabled = false;
