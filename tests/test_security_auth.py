@@ -2,8 +2,6 @@
 redirects stay on the site, and a reverse proxy is trusted only when configured."""
 
 import dataclasses
-import hashlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,41 +52,6 @@ def test_a_removed_accounts_session_does_not_sign_in_the_next_account(app: Flask
     assert new.id > old.id  # ids are never handed out again
     assert not _signed_in(client)
     assert "new@example.org" not in client.get("/").get_data(as_text=True)
-
-
-def test_an_accounts_table_of_an_earlier_recall_is_upgraded(tmp_path: Path) -> None:
-    config = _config(tmp_path)
-    config.data_dir.mkdir(parents=True)
-    from werkzeug.security import generate_password_hash
-
-    with sqlite3.connect(config.data_dir / "catalog.sqlite3") as db:
-        db.execute(
-            "CREATE TABLE users (id INTEGER NOT NULL, email VARCHAR(320) NOT NULL, "
-            "password_hash TEXT NOT NULL, role VARCHAR(16) NOT NULL, token_hash VARCHAR(64), "
-            "created_at DATETIME NOT NULL, PRIMARY KEY (id), UNIQUE (email), UNIQUE (token_hash))"
-        )
-        token_hash = hashlib.sha256(b"old-token").hexdigest()
-        db.execute(
-            "INSERT INTO users VALUES (1, 'ana@example.org', ?, 'admin', ?, '2024-01-01')",
-            (generate_password_hash(PASSWORD), token_hash),
-        )
-    with app_for(config) as app:
-        client = app.test_client()
-        assert sign_in(client, "ana@example.org").status_code == 302  # type: ignore[attr-defined]
-        assert _signed_in(client)
-        headers = {"Authorization": "Bearer old-token"}
-        assert client.get("/api/jobs", headers=headers).status_code == 200
-        users = app.extensions["recall"].users
-        bob, _ = users.add("bob@example.org", PASSWORD, Role.STAFF)
-        users.remove("bob@example.org")
-        assert users.add("cy@example.org", PASSWORD, Role.STAFF)[0].id > bob.id
-    with app_for(config) as app:  # opened again: nothing more to upgrade
-        assert [u.email for u in app.extensions["recall"].users.all()] == [
-            "ana@example.org", "cy@example.org"
-        ]  # fmt: skip
-
-
-# -- item 4: sign-out and a new password end every session; idle sessions expire ---------------
 
 
 def test_signing_out_ends_every_session_of_the_account(app: Flask) -> None:

@@ -153,7 +153,8 @@ def moments_data(args: Any) -> dict[str, Any]:
     if order == "recording":
         first_seen = {rid: i for i, rid in reversed(list(enumerate(h.recording_id for h in hits)))}
         hits.sort(key=lambda h: (first_seen[h.recording_id], h.start))
-    params = {k: v for k, v in args.items() if k in ("q", "event", "speaker", "from", "to", "sort")}
+    kept = ("q", "event", "speaker", "tag", "recording", "from", "to", "sort")
+    params = {k: v for k, v in args.items() if k in kept}
     return {
         "query": query,
         "order": order,

@@ -124,7 +124,10 @@ class Services:
             if r.meta.visibility.value in self.search_visibilities(user)
         ]
         recent = sorted(shown, key=lambda r: r.created_at, reverse=True)[:_RECENT]
-        texts = ([s.text for s in self.catalog.segments(r.id)] for r in recent)
+        # Example questions only from words this asker may read ("after review" hides the
+        # words of unreviewed transcripts from visitors).
+        readable = (self.readable_segments(r, user) for r in recent)
+        texts = ([s.text for s in segments] for segments in readable if segments is not None)
         return StartingPoints(
             examples=tuple(examples.phrases(texts)[:_EXAMPLES]),
             events=tuple(sorted({r.meta.event for r in shown if r.meta.event})),
