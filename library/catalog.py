@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import create_engine, delete, event, select, update
@@ -94,13 +93,12 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 class Catalog:
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_pragmas)
-        # An empty database gets its tables; one of an earlier Recall is refused until
-        # `recall db upgrade` (library.schema).
+        # An empty database (a SQLite file's folder too) is made with its tables; one of an
+        # earlier Recall is refused until `recall db upgrade`, one that cannot be reached is
+        # one line (library.schema).
         try:
             ensure_current(self.engine)
         except BaseException:

@@ -126,6 +126,17 @@ class Busy(RecallError):
         self.retry_after = retry_after
 
 
+class CatalogUnreachable(RecallError):
+    """The catalog's database cannot be opened: the server refuses or is not there, the
+    password or database name is wrong, or a SQLite file's folder cannot be made. ``url`` is
+    shown without its password."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"cannot open the catalog at {url} ([library] database_url): {reason}")
+        self.url = url
+        self.reason = reason
+
+
 class SchemaOutOfDate(RecallError):
     """The catalog was made by an earlier Recall: ``revision`` (None: from before migrations)
     is behind ``head``, the schema this Recall reads and writes."""

@@ -56,7 +56,8 @@ def parse_date(value: str, field: str, source: str = "") -> dt.date | None:
 
 def parse_visibility(value: str, source: str = "") -> Visibility:
     try:
-        return Visibility(value.strip().lower() or "public")
+        # Empty is refused, not taken as public: a caller skips a visibility it was not given.
+        return Visibility(value.strip().lower())
     except ValueError as e:
         choices = ", ".join(v.value for v in Visibility)
         raise _refused("visibility", value, source, f"is not one of {choices}") from e
@@ -127,12 +128,14 @@ def meta_from(row: Mapping[str, str], defaults: RecordingMeta, source: str) -> R
 def meta_from_fields(fields: Mapping[str, object], current: RecordingMeta) -> RecordingMeta:
     """Details from a form or JSON object (:data:`EDITABLE` fields); missing ones keep their
     current value, empty ones clear it (the title, which is required, and the visibility,
-    which has no empty value, excepted). Lists may be JSON lists or text separated by commas
-    or semicolons. Raises BadParameter or MetadataError."""
+    which has no empty value, excepted: an empty visibility, or one of spaces, keeps the
+    current one). Lists may be JSON lists or text separated by commas or semicolons. Raises
+    BadParameter or MetadataError."""
     changes: dict[str, Any] = {}
     for name in EDITABLE:
         value, kind = fields.get(name), _TYPES[name]
-        if value is None or (kind is Visibility and not value):
+        # Never public by default: a blank visibility is no change.
+        if value is None or (kind is Visibility and not str(value or "").strip()):
             continue
         if kind == tuple[str, ...] and isinstance(value, list):
             changes[name] = tuple(str(v).strip() for v in value if str(v).strip())

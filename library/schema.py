@@ -9,7 +9,10 @@ upgrade is a step an operator takes after a backup, never a side effect of start
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from library.errors import SchemaOutOfDate, SchemaTooNew
+from library.errors import CatalogUnreachable, SchemaOutOfDate, SchemaTooNew
 
 SCRIPTS = Path(__file__).with_name("migrations")
 # The revision a database made before migrations is taken to be at (Recall 0.1's tables).
@@ -91,6 +95,36 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(str(url.database))
 
 
+@contextlib.contextmanager
+def _reaching(url: URL) -> Iterator[None]:
+    """Where the catalog is first reached (opened, looked at, upgraded): a database that
+    cannot be reached is one :class:`CatalogUnreachable` line for the operator, not the
+    driver's traceback. Nothing has changed by then (an upgrade is one transaction)."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as e:
+        # The driver's first line says why ("... port 1 failed: Connection refused"); the
+        # next ones are hints and SQLAlchemy's link.
+        lines = str(e.orig or e).strip().splitlines()
+        raise CatalogUnreachable(_shown(url), lines[0] if lines else type(e).__name__) from e
+    except OSError as e:  # a SQLite file's folder that cannot be made
+        reason = f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        raise CatalogUnreachable(_shown(url), reason) from e
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _can_make(folder: Path) -> None:
+    """Raises NotADirectoryError where ``folder`` could not be made: a file on its way."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(above))
+            return
+
+
 def _migrating_engine(url: URL) -> Engine:
     engine = create_engine(url, poolclass=NullPool)
     if engine.dialect.name == "sqlite":
@@ -110,6 +144,11 @@ def _migrating_engine(url: URL) -> Engine:
 def _migrate(url: URL, *, only_empty: bool) -> SchemaState:
     """Bring the database to the newest revision in one transaction, one process at a time;
     ``only_empty``: only an empty one (else it is refused). Returns the state found."""
+    with _reaching(url):
+        return _migrated(url, only_empty=only_empty)
+
+
+def _migrated(url: URL, *, only_empty: bool) -> SchemaState:
     file = _sqlite_file(url)
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -136,10 +175,15 @@ def ensure_current(engine: Engine) -> None:
     """Make sure the catalog's schema is this Recall's: an empty database is given its tables.
 
     Raises :class:`SchemaOutOfDate` for a database of an earlier Recall,
-    :class:`SchemaTooNew` for one a later Recall upgraded.
+    :class:`SchemaTooNew` for one a later Recall upgraded, :class:`CatalogUnreachable` for
+    one that cannot be reached.
     """
-    with engine.connect() as connection:
-        found = _state(connection)
+    file = _sqlite_file(engine.url)
+    with _reaching(engine.url):
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        with engine.connect() as connection:
+            found = _state(connection)
     if found.is_current:
         return
     if not found.empty:
@@ -152,17 +196,19 @@ def current(url: str) -> SchemaState:
     is not made)."""
     parsed = make_url(url)
     file = _sqlite_file(parsed)
-    if file is not None and not file.exists():
-        return SchemaState(None, True, head())
-    engine = create_engine(parsed, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return _state(connection)
-    finally:
-        engine.dispose()
+    with _reaching(parsed):
+        if file is not None and not file.exists():
+            _can_make(file.parent)
+            return SchemaState(None, True, head())
+        engine = create_engine(parsed, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                return _state(connection)
+        finally:
+            engine.dispose()
 
 
 def upgrade(url: str) -> SchemaState:
     """Bring the database at ``url`` to the newest revision (an empty one is made); returns
-    the state it was in. Raises :class:`SchemaTooNew`."""
+    the state it was in. Raises :class:`SchemaTooNew` or :class:`CatalogUnreachable`."""
     return _migrate(make_url(url), only_empty=False)

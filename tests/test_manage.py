@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from ingest.edits import Cue, align_words, check_cues
 from library.config import Config
 from library.errors import BadParameter
-from library.models import RecordingMeta, Segment, Status, Word
+from library.models import RecordingMeta, Segment, Status, Visibility, Word
 from tests.conftest import (
     JFK,
     add_account,
@@ -190,6 +190,29 @@ def test_details_are_edited_and_visibility_applies_at_once(app: Flask, staff: Fl
                           headers=headers(staff))  # fmt: skip
     assert patched.status_code == 200 and patched.get_json()["tags"] == ["a"]
     assert app.test_client().get(f"/r/{rid}").status_code == 200
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\t\n "])
+def test_a_blank_visibility_leaves_a_private_recording_private(
+    app: Flask, staff: FlaskClient, blank: str
+) -> None:
+    """An empty visibility means "unchanged"; one of spaces means the same, never public."""
+    rid = app.config["RID"]
+    services: Services = app.extensions["recall"]
+    private = staff.patch(f"/api/recordings/{rid}", json={"visibility": "private"},
+                          headers=headers(staff))  # fmt: skip
+    assert private.status_code == 200 and private.get_json()["visibility"] == "private"
+    patched = staff.patch(f"/api/recordings/{rid}", json={"visibility": blank, "event": "Kept"},
+                          headers=headers(staff))  # fmt: skip
+    assert patched.status_code == 200, patched.get_json()
+    assert patched.get_json()["visibility"] == "private" and patched.get_json()["event"] == "Kept"
+    token = csrf_token(staff, f"/r/{rid}/manage")
+    saved = staff.post(f"/r/{rid}/manage", data={"csrf_token": token, "title": "Inaugural",
+                                                 "visibility": blank})  # fmt: skip
+    assert saved.status_code == 302
+    assert services.catalog.get(rid).meta.visibility == Visibility.PRIVATE
+    assert app.test_client().get(f"/r/{rid}").status_code == 404
+    assert app.test_client().get(f"/api/recordings/{rid}").status_code == 404
 
 
 def test_imported_captions_become_the_transcript(app: Flask, staff: FlaskClient) -> None:

@@ -190,3 +190,34 @@ def test_a_backup_of_an_old_database_restores_upgraded(home: Path, tmp_path: Pat
     assert "Rebuilt the search index of 1 recording(s)" in restored.stderr
     listed = recall(elsewhere, "list", "--json")
     assert {r["id"] for r in json.loads(listed.stdout)} == set(RECORDINGS)
+
+
+# A server that refuses (nothing listens on port 1), and a SQLite file whose folder cannot be
+# made (its would-be parent is a file).
+UNREACHABLE = {
+    "postgresql": "postgresql+psycopg://u:secret@127.0.0.1:1/x",
+    "sqlite": "sqlite:///{home}/a-file/catalog.sqlite3",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNREACHABLE))
+@pytest.mark.parametrize(
+    "command", [["db", "current"], ["db", "upgrade"], ["list"], ["serve", "--no-worker"]]
+)
+def test_an_unreachable_database_is_one_line_and_changes_nothing(
+    tmp_path: Path, kind: str, command: list[str]
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    url = UNREACHABLE[kind].format(home=tmp_path)
+    (tmp_path / "config.toml").write_text(
+        f'[library]\ndata_dir = "var"\ndatabase_url = "{url}"\n[index]\nsemantic = "off"\n'
+    )
+    result = recall(tmp_path, *command)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("recall: cannot open the catalog at "), line
+    assert "[library] database_url" in line and "secret" not in line, line
+    assert "Connection refused" in line if kind == "postgresql" else "a-file" in line, line
+    assert not (tmp_path / "var").exists()
+    assert (tmp_path / "a-file").read_text() == "not a folder\n"

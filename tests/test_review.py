@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from index.examples import phrases
 from ingest.replace import find_matches
 from ingest.review import mark_reviewed
 from library.config import Config, LibraryConfig, parse_config
@@ -158,6 +159,37 @@ def test_after_review_hides_words_from_visitors_on_every_route_until_reviewed(
     _mark(staff, rid, "machine")
     _check_visitor(app, rid, playable, published=False)
     _mark(staff, rid, "reviewed")
+
+
+def _examples(body: str) -> list[str]:
+    """The example questions a search page offers (its "Try" list)."""
+    listed = re.search(r'<ul class="examples">(.*?)</ul>', body, re.S)
+    return re.findall(r"<a [^>]*>([^<]*)</a>", listed.group(1)) if listed else []
+
+
+@pytest.mark.slow
+def test_example_questions_never_quote_an_unreviewed_transcript_to_visitors(
+    app: Flask, review_config: Config
+) -> None:
+    rid, _ = _ids(review_config)["Inaugural"]
+    staff = _staff(app)
+    _mark(staff, rid, "machine")
+    # The example the (public) Inaugural transcript gives, as said now (other tests edit it).
+    transcript = staff.get(f"/api/recordings/{rid}/transcript").get_json()
+    said = [s["text"] for s in transcript["segments"]]
+    quoted = phrases([said])
+    assert quoted
+    # The empty page and a fruitless search both offer starting points.
+    pages = ("/search", "/search?q=zzqxjv")
+    for url in pages:
+        assert set(quoted) <= set(_examples(staff.get(url).get_data(as_text=True))), url
+        body = _visitor(app).get(url).get_data(as_text=True)
+        assert "Recent recordings" in body and "Inaugural" in body, url  # it may be named
+        assert not set(quoted) & set(_examples(body)), url
+        assert not _words_in(body), url
+    _mark(staff, rid, "reviewed")
+    for url in pages:
+        assert set(quoted) <= set(_examples(_visitor(app).get(url).get_data(as_text=True))), url
 
 
 def _suggest(client: FlaskClient, rid: str, position: str, text: str) -> object:
