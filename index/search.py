@@ -260,6 +260,9 @@ class TranscriptIndex:
             raise QueryError(
                 query[:40] + "…", f"too many different words (at most {MAX_QUERY_WORDS})"
             )
+        if self.semantic is not None and options.sort == "relevance":
+            # Embedded in another thread while the words are looked up (see QueryVectors).
+            self.semantic.queries.start(with_corrections(parsed, {}))
         searcher = self._current_searcher()
         filters = self._filters(options)
         # What the asker may search at all: the words of other recordings are never evidence
@@ -333,7 +336,10 @@ class TranscriptIndex:
     def _recordings(self, searcher: Any, filters: list[Query]) -> list[str]:
         """The recordings a search may show, after its filters (visibility, event, ...)."""
         if not filters:
-            return [t.decode() for t in searcher.lexicon("recording_id")]
+            every = self._allowed.get(
+                searcher, "every", lambda: frozenset(searcher.lexicon("recording_id"))
+            )
+            return sorted(rid.decode() for rid in every)
         return sorted(rid.decode() for rid in self._recordings_passing(searcher, filters))
 
     def _recordings_passing(self, searcher: Any, filters: list[Query]) -> frozenset[bytes]:

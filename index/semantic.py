@@ -10,10 +10,14 @@ every passage is embedded once, when the recording is indexed, and kept in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from index import vectorstack
 from index.passages import build_passages
+from index.vectorstack import STACK_FROM_ROWS, Rows, read_rows
 from library.atomic import atomic_path
 from library.models import Segment
 
@@ -65,6 +71,39 @@ def embed(texts: list[str]) -> npt.NDArray[np.float32]:
     return model.encode(texts)
 
 
+class QueryVectors:
+    """Each query's vector, worked out once (the next page, its facets and a refined search
+    ask again; 256 are kept) and in a thread of its own, begun before the keyword search: the
+    model's matrix products release the GIL, so the ~9 ms of embedding and the ~7 ms of
+    keyword search overlap on two cores."""
+
+    KEPT = 256
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recall-embed")
+        self._futures: OrderedDict[str, Future[npt.NDArray[np.float32]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self, text: str) -> Future[npt.NDArray[np.float32]]:
+        with self._lock:
+            future = self._futures.get(text)
+            if future is None or (future.done() and future.exception() is not None):
+                future = self._pool.submit(lambda: embed([text])[0])
+                self._futures[text] = future
+            self._futures.move_to_end(text)
+            while len(self._futures) > self.KEPT:
+                self._futures.popitem(last=False)
+            return future
+
+    def get(self, text: str) -> npt.NDArray[np.float32]:
+        return self.start(text).result()
+
+    def forget(self) -> None:
+        """Forget every vector (a benchmark times queries embedded afresh)."""
+        with self._lock:
+            self._futures.clear()
+
+
 @dataclass(frozen=True)
 class Match:
     """A sentence that means what the query asks: by its position in the recording."""
@@ -80,10 +119,25 @@ class Match:
 
 
 class SemanticIndex:
-    def __init__(self, folder: Path) -> None:
+    """The vectors files of a library, and their stack (:mod:`index.vectorstack`): a search
+    scores the stack's nearest cells and, in full, the files written since it was built."""
+
+    def __init__(
+        self, folder: Path, stacked: bool = True, stack_from: int = STACK_FROM_ROWS
+    ) -> None:
+        """A stack is built once the files hold ``stack_from`` rows; ``stacked=False`` scores
+        every row of every file (to measure the stack against)."""
         self.folder = folder
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.stacked = stacked
+        self.stack_from = stack_from
+        self.stack_folder = folder / "stack"
         self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None  # (folder mtime, stack mtime) last read
+        self._stack: vectorstack.Stack | None = None
+        self._hidden: frozenset[str] = frozenset()  # in the stack, but changed or gone since
+        self._loose: dict[str, Rows] = {}  # files not in the stack (as they are), read
+        self._building = False
+        self.queries = QueryVectors()
 
     def _path(self, recording_id: str) -> Path:
         return self.folder / f"{recording_id}.npz"
@@ -117,26 +171,74 @@ class SemanticIndex:
 
     def remove_recording(self, recording_id: str) -> None:
         self._path(recording_id).unlink(missing_ok=True)
-        with self._lock:
-            self._cache.pop(recording_id, None)
 
-    def _load(self, recording_id: str) -> dict[str, Any] | None:
-        path = self._path(recording_id)
+    def _files(self) -> dict[str, str]:
+        found = {}
+        for path in self.folder.glob("*.npz"):
+            with contextlib.suppress(FileNotFoundError):
+                found[path.stem] = vectorstack.version(path)
+        return found
+
+    def _mtimes(self) -> tuple[int, int]:
+        def mtime(path: Path) -> int:
+            try:
+                return path.stat().st_mtime_ns
+            except FileNotFoundError:
+                return 0
+
+        return mtime(self.folder), mtime(self.stack_folder / "current")
+
+    def _view(self) -> tuple[vectorstack.Stack | None, frozenset[str], dict[str, Rows]]:
+        """The stack, the recordings of it not to read, and the files read in full: read
+        again only when a vectors file or the stack changed (two stat() calls a search)."""
+        seen = self._mtimes()
+        with self._lock:
+            if seen != self._seen:
+                # A change in the clock tick of the last one leaves the folder's mtime as it
+                # was: read again while the last change is recent.
+                recent = time.time_ns() - seen[0] < 2_000_000_000
+                stack = vectorstack.load(self.stack_folder) if seen[1] and self.stacked else None
+                files = self._files()
+                held = stack.versions if stack is not None else {}
+                loose = {}
+                for rid, seen_version in files.items():
+                    if held.get(rid) != seen_version:
+                        old = self._loose.get(rid)
+                        same = old is not None and old.version == seen_version
+                        rows = old if same else read_rows(self._path(rid))
+                        if rows is not None:
+                            loose[rid] = rows
+                self._stack, self._loose, self._seen = stack, loose, None if recent else seen
+                self._hidden = frozenset(r for r, m in held.items() if files.get(r) != m)
+                self._rebuild_if_due()
+            return self._stack, self._hidden, self._loose
+
+    def _rebuild_if_due(self) -> None:
+        """Fold the loose files into a new stack, in the background, once they are many."""
+        stack, loose = self._stack, sum(len(r.vectors) for r in self._loose.values())
+        due = loose >= self.stack_from if stack is None else loose > stack.size // 10
+        if due and self.stacked and not self._building:
+            self._building = True
+            threading.Thread(target=self._build_in_background, daemon=True).start()
+
+    def _build_in_background(self) -> None:
         try:
-            mtime = path.stat().st_mtime
-        except FileNotFoundError:
-            return None
-        with self._lock:
-            cached = self._cache.get(recording_id)
-            if cached and cached[0] == mtime:
-                return cached[1]
-        with np.load(path) as data:
-            # "start" and "end" are missing from files written before they were kept.
-            loaded = {k: data[k] for k in ("vectors", "first", "last", "start", "end") if k in data}
-        loaded["vectors"] = loaded["vectors"].astype(np.float32)
-        with self._lock:
-            self._cache[recording_id] = (mtime, loaded)
-        return loaded
+            self.build_stack()
+        finally:
+            self._building = False
+
+    def build_stack(self) -> None:
+        """Build the stack of every vectors file now (unless another process is building
+        it, or there are too few rows to need one)."""
+        with vectorstack.building(self.stack_folder) as mine:
+            if not mine:
+                return
+            files = sorted(self._files())
+            rows = ((rid, read_rows(self._path(rid))) for rid in files)
+            present = [(rid, r) for rid, r in rows if r is not None]
+            if sum(len(r.vectors) for _, r in present) < self.stack_from:
+                return
+            vectorstack.write(self.stack_folder, present, self._stack)
 
     def search(self, query: str, recording_ids: list[str], limit: int) -> list[Match]:
         """The sentences (or passages) of ``recording_ids`` closest in meaning to ``query``,
@@ -144,38 +246,87 @@ class SemanticIndex:
         that sentence alone means as much, else as the whole passage."""
         if not recording_ids:
             return []
-        q = embed([query])[0]
-        found: list[tuple[str, dict[str, Any], npt.NDArray[np.float32]]] = []
-        for rid in recording_ids:
-            data = self._load(rid)
-            if data is not None:
-                found.append((rid, data, data["vectors"] @ q))
-        if not found:
-            return []
+        return self.search_vector(self.queries.get(query), recording_ids, limit)
+
+    def search_vector(
+        self, q: npt.NDArray[np.float32], recording_ids: list[str], limit: int
+    ) -> list[Match]:
+        """:meth:`search` for a query already embedded (a unit vector)."""
+        stack, hidden, loose = self._view()
+        wanted = set(recording_ids)
+        sources: list[_Source] = []
+        if stack is not None:
+            usable = np.array([r in wanted and r not in hidden for r in stack.rids], dtype=bool)
+            sources.append(_Stacked(stack, q, usable))
+        sources += [_Loose(rid, rows, q) for rid, rows in loose.items() if rid in wanted]
         # Every row above the floor, best first, read until ``limit`` moments are found: a
-        # moment's first row is its best, and the rows after the last needed are not read
-        # (a row each in Python was most of a search's time at 32 hours).
-        rows = [np.flatnonzero(scores >= FLOOR) for _, _, scores in found]
-        owner = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
-        row_of = np.concatenate(rows)
-        flat = np.concatenate([scores[r] for (_, _, scores), r in zip(found, rows, strict=True)])
+        # moment's first row is its best, and the rows after the last needed are not read.
+        if not sources:
+            return []
+        kept = [np.flatnonzero(source.scores >= FLOOR) for source in sources]
+        owner = np.concatenate([np.full(len(k), i) for i, k in enumerate(kept)])
+        row_of = np.concatenate(kept)
+        flat = np.concatenate([s.scores[k] for s, k in zip(sources, kept, strict=True)])
         best: dict[tuple[str, int], Match] = {}
         for j in np.argsort(-flat, kind="stable"):
-            rid, data, scores = found[int(owner[j])]
-            row = int(row_of[j])
-            first, last = int(data["first"][row]), int(data["last"][row])
-            # Sentences are the first rows, so a passage's sentences are rows first..last.
-            top = first + int(np.argmax(scores[first : last + 1]))
-            if scores[top] >= scores[row]:
-                first = last = top
-            if (rid, first) in best:
-                continue
-            start = float(data["start"][first]) if "start" in data else None
-            end = float(data["end"][last]) if "end" in data else None
-            best[(rid, first)] = Match(rid, first, last, float(scores[row]), start, end)
-            if len(best) == limit:
-                break
+            match = sources[int(owner[j])].match(int(row_of[j]))
+            if (match.recording_id, match.first) not in best:
+                best[(match.recording_id, match.first)] = match
+                if len(best) == limit:
+                    break
         return list(best.values())
+
+
+class _Source:
+    """Rows scored against a query, in one place (the stack, or one loose file)."""
+
+    scores: npt.NDArray[np.float32]
+
+    def match(self, i: int) -> Match:
+        raise NotImplementedError
+
+
+class _Loose(_Source):
+    def __init__(self, rid: str, rows: Rows, query: npt.NDArray[np.float32]) -> None:
+        self.rid, self.rows = rid, rows
+        self.scores = rows.vectors @ query
+
+    def match(self, i: int) -> Match:
+        rows = self.rows
+        first, last = int(rows.first[i]), int(rows.last[i])
+        # Sentences are the first rows, so a passage's sentences are rows first..last.
+        top = first + int(np.argmax(self.scores[first : last + 1]))
+        score, at = float(self.scores[i]), i
+        if self.scores[top] >= score:
+            first = last = at = top
+        return _match(self.rid, first, last, score, rows.start[at], rows.end[at])
+
+
+class _Stacked(_Source):
+    def __init__(
+        self, stack: vectorstack.Stack, query: npt.NDArray[np.float32], usable: Any
+    ) -> None:
+        self.stack, self.query = stack, query
+        self.rows, self.scores = stack.score(query, usable)
+
+    def match(self, i: int) -> Match:
+        stack, arrays = self.stack, self.stack.arrays
+        row = int(self.rows[i])
+        rid = stack.rids[int(arrays["owner"][row])]
+        first, last, score = int(arrays["first"][row]), int(arrays["last"][row]), self.scores[i]
+        if last > first:
+            sentences = stack.sentence_scores(rid, first, last, self.query)
+            top = int(np.argmax(sentences))
+            if sentences[top] >= score:
+                first = last = first + top
+                row = stack.row_of(rid, first)
+        return _match(rid, first, last, float(score), arrays["start"][row], arrays["end"][row])
+
+
+def _match(rid: str, first: int, last: int, score: float, start: float, end: float) -> Match:
+    if np.isnan(start):  # a file written before the times were kept
+        return Match(rid, first, last, score)
+    return Match(rid, first, last, score, float(start), float(end))
 
 
 def fuse(

@@ -1,0 +1,177 @@
+"""The stack of a library's sentence vectors (index/vectorstack.py): a search of the nearest
+cells finds what scoring every row finds, only in the recordings asked for, and as the files
+are now, also before the stack is built again."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from index import vectorstack
+from index.semantic import FLOOR, Match, SemanticIndex
+from library.models import Segment
+from tests.conftest import wait_for
+
+DIMS = 384
+RECORDINGS = 60
+ROWS = 80  # sentences per recording (and a passage row for every fourth)
+
+
+def unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def write_file(folder: Path, rid: str, sentences: npt.NDArray[np.float32]) -> None:
+    """A vectors file as SemanticIndex.index_recording writes one: a row per sentence, then a
+    row per passage of four sentences."""
+    n = len(sentences)
+    firsts = list(range(0, n - 3, 4))
+    passages = [unit(sentences[f : f + 4].mean(0)) for f in firsts]
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f".{rid}.tmp").open("wb") as out:
+        np.savez(
+            out,
+            vectors=np.vstack([sentences, *passages]).astype(np.float16),
+            first=np.array([*range(n), *firsts], np.int32),
+            last=np.array([*range(n), *(f + 3 for f in firsts)], np.int32),
+            start=np.arange(n, dtype=np.float64) * 5.0,
+            end=np.arange(n, dtype=np.float64) * 5.0 + 4.5,
+        )
+    os.replace(folder / f".{rid}.tmp", folder / f"{rid}.npz")
+
+
+@pytest.fixture(scope="module")
+def topics() -> npt.NDArray[np.float32]:
+    """Forty topics: sentences are near one of them, as a library's are near what it is about."""
+    return unit(np.random.default_rng(1).normal(size=(40, DIMS)).astype(np.float32))
+
+
+def library(folder: Path, topics: npt.NDArray[np.float32], seed: int = 2) -> list[str]:
+    rng = np.random.default_rng(seed)
+    rids = [f"rec{i:03d}" for i in range(RECORDINGS)]
+    for rid in rids:
+        near = topics[rng.integers(0, len(topics), ROWS)]
+        write_file(folder, rid, unit(near + rng.normal(scale=0.06, size=near.shape)))
+    return rids
+
+
+def stacked(folder: Path) -> SemanticIndex:
+    """A SemanticIndex of ``folder`` whose stack is built (from 1,000 rows, not 20,000)."""
+    index = SemanticIndex(folder, stack_from=1_000)
+    index.build_stack()
+    assert vectorstack.load(index.stack_folder) is not None
+    return index
+
+
+def keys(matches: list[Match]) -> list[tuple[str, int, int]]:
+    return [(m.recording_id, m.first, m.last) for m in matches]
+
+
+def test_the_nearest_cells_find_what_scoring_every_row_finds(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and stack.size == RECORDINGS * (ROWS + ROWS // 4)
+    assert len(stack.centroids) == int(np.sqrt(stack.size))
+    exact = SemanticIndex(tmp_path, stacked=False)
+    rng = np.random.default_rng(3)
+    same = total = 0
+    for topic in topics[:20]:
+        query = unit(topic + rng.normal(scale=0.05, size=DIMS))
+        want = exact.search_vector(query, rids, 30)
+        got = index.search_vector(query, rids, 30)
+        assert got and got[0] == want[0]  # the best moment, its sentences, score and times
+        assert all(m.score >= FLOOR for m in got)
+        assert [m.score for m in got] == sorted((m.score for m in got), reverse=True)
+        same, total = same + len(set(keys(want)) & set(keys(got))), total + len(want)
+    assert same / total >= 0.95
+
+
+def test_only_the_recordings_asked_for_are_searched(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    exact = SemanticIndex(tmp_path, stacked=False)
+    public = rids[::7]  # what a visitor may search
+    for topic in topics[:10]:
+        got = index.search_vector(topic, public, 50)
+        assert {m.recording_id for m in got} <= set(public)
+        assert keys(got[:5]) == keys(exact.search_vector(topic, public, 5))
+    assert index.search_vector(topics[0], [], 10) == []
+    assert index.search_vector(topics[0], ["not-a-recording"], 10) == []
+
+
+def test_files_written_since_the_stack_are_searched_as_they_are_now(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    query = unit(np.random.default_rng(4).normal(size=DIMS).astype(np.float32))
+    assert all(m.score < 0.5 for m in index.search_vector(query, rids, 10))
+    # An edited transcript: its sentence 7 now says what the query asks.
+    rows = unit(topics[np.arange(ROWS) % len(topics)])
+    rows[7] = query
+    write_file(tmp_path, rids[5], rows)
+    # A deleted recording, and a new one.
+    os.unlink(tmp_path / f"{rids[9]}.npz")
+    write_file(tmp_path, "new", unit(np.vstack([topics[:3], query[None, :]])))
+    got = index.search_vector(query, [*rids, "new"], 200)
+    assert got[0].recording_id in (rids[5], "new") and got[0].score > 0.99
+    assert {(m.recording_id, m.first) for m in got[:2]} == {(rids[5], 7), ("new", 3)}
+    assert got[0].start in (35.0, 15.0)  # the times of the file as it is now
+    assert rids[9] not in {m.recording_id for m in got}
+    for topic in topics:
+        assert rids[9] not in {m.recording_id for m in index.search_vector(topic, rids, 200)}
+    # The stack is still the old one: the edit is read from the file beside it.
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and rids[9] in stack.rids and "new" not in stack.rids
+
+
+def test_a_stack_is_built_in_the_background_and_read_by_every_process(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    site = SemanticIndex(tmp_path, stack_from=1_000)
+    first = site.search_vector(topics[3], rids, 20)  # all rows scored; a build begins
+    wait_for(lambda: vectorstack.load(site.stack_folder) is not None, what="the stack")
+    other = SemanticIndex(tmp_path, stack_from=1_000)  # another process of the site
+    assert keys(other.search_vector(topics[3], rids, 5)) == keys(first[:5])
+    assert other._view()[0] is not None  # it read the stack, not every file
+    # Many new rows: the next stack holds them, and the old one's folder is gone.
+    old = {p.name for p in site.stack_folder.glob("stack-*")}
+    for i in range(30):
+        write_file(tmp_path, f"more{i:02d}", unit(topics[np.arange(ROWS) % len(topics)]))
+    site.search_vector(topics[3], rids, 20)
+    wait_for(
+        lambda: {p.name for p in site.stack_folder.glob("stack-*")} - old,
+        what="a new stack",
+    )
+    wait_for(lambda: not site._building, what="the build to end")
+    stack = vectorstack.load(site.stack_folder)
+    assert stack is not None and "more29" in stack.rids
+    assert not old & {p.name for p in site.stack_folder.glob("stack-*")}
+
+
+def test_a_paraphrase_finds_its_sentence_through_the_stack(tmp_path: Path) -> None:
+    said = [
+        ["Welcome everyone to the session.", "Two years ago our volunteers were exhausted."],
+        ["We talked about funding.", "The council changed its grants this year."],
+        ["Trust takes time to build.", "Start somewhere and do not wait for permission."],
+    ]
+    index = SemanticIndex(tmp_path, stack_from=5)
+    for i, sentences in enumerate(said):
+        segments = [Segment(5.0 * j, 5.0 * j + 4, text) for j, text in enumerate(sentences)]
+        index.index_recording(f"r{i}", segments)
+    index.build_stack()
+    assert vectorstack.load(index.stack_folder) is not None
+    best = index.search("the helpers were burnt out", ["r0", "r1", "r2"], 3)[0]
+    assert (best.recording_id, best.first, best.start, best.end) == ("r0", 1, 5.0, 9.0)
+    others = index.search("the helpers were burnt out", ["r1", "r2"], 3)
+    assert all(m.recording_id != "r0" for m in others)
