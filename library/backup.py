@@ -62,8 +62,10 @@ class Summary:
 
 
 def _sqlite_path(config: Config) -> Path | None:
-    url = config.database_url
-    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    """The SQLite catalog's file; None for PostgreSQL (config.py accepts no other kind). Any
+    spelling of a SQLite URL: "sqlite+pysqlite:///..." is one too."""
+    url = make_url(config.database_url)
+    return Path(str(url.database)) if url.get_backend_name() == "sqlite" else None
 
 
 def _pg_url(config: Config) -> tuple[str, dict[str, str]]:

@@ -154,3 +154,14 @@ def test_restore_refuses_a_data_directory_that_is_not_empty(
         restore(config, tmp_path / "b")
     with pytest.raises(BackupError, match=r"the backup destination .* is not empty"):
         backup(config, tmp_path / "b")
+
+
+def test_a_sqlite_url_naming_its_driver_is_backed_up_as_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+pysqlite:///{tmp_path / 'catalog' / 'recall.sqlite3'}"
+    config = parse_config(
+        {"library": {"database_url": url}, "index": {"semantic": "off"}}, tmp_path / "home"
+    )
+    open_services(config).close()
+    backup(config, tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / MANIFEST).read_text())
+    assert manifest["catalog"] == "catalog.sqlite3"
