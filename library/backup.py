@@ -44,6 +44,7 @@ SETTINGS = "config.toml"
 FORMAT = 1
 _SQLITE_COPY = "catalog.sqlite3"
 _PG_DUMP = "catalog.pgdump"
+_ERROR_LINES = 4  # of pg_dump's or pg_restore's, in the one line a failure is
 
 # Never copied from data_dir: rebuilt, re-queued, or only meaningful to a running process.
 _SKIPPED_TOP = {"jobs.sqlite3", "workers", "uploads", "recall.log"}
@@ -62,8 +63,10 @@ class Summary:
 
 
 def _sqlite_path(config: Config) -> Path | None:
-    url = config.database_url
-    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    """The SQLite catalog's file; None for PostgreSQL (config.py accepts no other kind). Any
+    spelling of a SQLite URL: "sqlite+pysqlite:///..." is one too."""
+    url = make_url(config.database_url)
+    return Path(str(url.database)) if url.get_backend_name() == "sqlite" else None
 
 
 def _pg_url(config: Config) -> tuple[str, dict[str, str]]:
@@ -168,33 +171,89 @@ def _copy_sqlite(source: Path, dest: Path) -> None:
     src.close()
 
 
-def _run_pg_tool(args: list[str], what: str, env: dict[str, str] | None = None) -> None:
-    """Run pg_dump or pg_restore; a failure is a :class:`BackupError` naming ``what`` with
-    the tool's last line of errors."""
+def _run_pg_tool(args: list[str], failed: str, env: dict[str, str] | None = None) -> None:
+    """Run pg_dump or pg_restore; a failure is a :class:`BackupError`: ``failed`` ("backup
+    failed") and the tool's errors joined in one line. Its last line alone is often only a
+    hint ("Is the server running...?"); the reason is on the line before."""
+    name = Path(args[0]).name
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=24 * 3600, env=env)
     except OSError as e:
-        raise BackupError(f"cannot run {args[0]}: {e.strerror}") from e
+        raise BackupError(f"{failed}: cannot run {args[0]}: {e.strerror}") from e
+    except subprocess.TimeoutExpired as e:
+        raise BackupError(f"{failed}: {name} ran for 24 hours without finishing") from e
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"status {done.returncode}"])[-1]
-        raise BackupError(f"{what} failed: {last}")
+        lines = [
+            re.sub(rf"^{re.escape(name)}: (error: )?", "", line.strip())
+            for line in done.stderr.splitlines()
+            if line.strip()
+        ] or [f"exit status {done.returncode}"]
+        more = (
+            f"; ... ({len(lines) - _ERROR_LINES} more lines)" if len(lines) > _ERROR_LINES else ""
+        )
+        raise BackupError(f"{failed}: {name}: {'; '.join(lines[:_ERROR_LINES])}{more}")
+
+
+def _made_by(dest: Path) -> Path | None:
+    """The topmost folder that making ``dest`` (with its parents) creates; None if it exists."""
+    made = None
+    for folder in (dest, *dest.parents):
+        if os.path.lexists(folder):
+            break
+        made = folder
+    return made
+
+
+def _undo(dest: Path, made: Path | None) -> None:
+    """Remove what a failed backup wrote: the folders it made, else what it put into ``dest``,
+    which was empty before (checked first), never ``dest`` itself."""
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        return
+    if not dest.is_dir():  # it could not be made: nothing was written
+        return
+    for child in dest.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 def backup(config: Config, dest: Path, settings: Path | None = None) -> Summary:
     """Write a backup of ``config``'s library into ``dest`` (new or empty), with the
     configuration file ``settings`` (restore leaves it in the backup for the operator: it
-    names paths and addresses of the old machine). Raises :class:`BackupError`."""
+    names paths and addresses of the old machine). Raises :class:`BackupError`; a backup that
+    fails leaves nothing at ``dest``: the folders it made are removed, an empty one given
+    stays empty."""
     _empty_dir(dest, "the backup destination")
-    dest.mkdir(parents=True, exist_ok=True)
     sqlite = _sqlite_path(config)
+    if sqlite is not None and not sqlite.is_file():
+        raise BackupError(f"backup failed: there is no catalog at {sqlite}")
+    dump_tool = pg_tool(config, "pg_dump") if sqlite is None else ""
+    made = _made_by(dest)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        return _write(config, dest, settings, sqlite, dump_tool)
+    except BaseException as e:  # interrupted too: a partial backup is no use to anyone
+        _undo(dest, made)
+        if isinstance(e, OSError):
+            where = f": {e.filename}" if e.filename else ""
+            raise BackupError(f"backup failed: {e.strerror or e}{where}") from e
+        raise
+
+
+def _write(
+    config: Config, dest: Path, settings: Path | None, sqlite: Path | None, dump_tool: str
+) -> Summary:
     if sqlite is not None:
-        if not sqlite.is_file():
-            raise BackupError(f"there is no catalog at {sqlite}")
-        _copy_sqlite(sqlite, dest / _SQLITE_COPY)
+        try:
+            _copy_sqlite(sqlite, dest / _SQLITE_COPY)
+        except sqlite3.Error as e:
+            raise BackupError(f"backup failed: cannot read the catalog {sqlite}: {e}") from e
     else:
         url, env = _pg_url(config)
-        dump = [pg_tool(config, "pg_dump"), "--format=custom", f"--file={dest / _PG_DUMP}", url]
-        _run_pg_tool(dump, "pg_dump", env)
+        dump = [dump_tool, "--format=custom", f"--file={dest / _PG_DUMP}", url]
+        _run_pg_tool(dump, "backup failed", env)
     data = dest / "data"
     for rel in _walk(config.data_dir) if config.data_dir.is_dir() else []:
         if _excluded(config, rel):
@@ -299,7 +358,7 @@ def restore(config: Config, source: Path) -> Summary:
         # Owners and grants name roles of the old server, which this one may not have.
         url, env = _pg_url(config)
         _run_pg_tool([restore_tool, "--no-owner", "--no-privileges", "--exit-on-error",
-              f"--dbname={url}", str(source / catalog)], "pg_restore", env)  # fmt: skip
+              f"--dbname={url}", str(source / catalog)], "restore failed", env)  # fmt: skip
     size += (source / catalog).stat().st_size
     if config.data_dir.exists():
         config.data_dir.rmdir()  # empty, checked above

@@ -7,6 +7,7 @@ naming it. Relative paths are resolved against the directory of the file they ca
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import ipaddress
 import os
 import re
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from library.errors import ConfigError
 from library.models import Publish
@@ -261,6 +265,8 @@ def _validate(config: Config, source: str) -> None:
         raise ConfigError(source, 'library.publish must be "immediately" or "after review"')
     if config.library.min_free_mb < 0:
         raise ConfigError(source, "library.min_free_mb must be >= 0")
+    if config.library.database_url:
+        _check_database_url(config.library.database_url, source)
     for network in config.web.metrics_from:
         try:
             ipaddress.ip_network(network, strict=False)
@@ -277,6 +283,45 @@ def _validate(config: Config, source: str) -> None:
         )
     if not 0 <= config.ingest.poster_at < 1:
         raise ConfigError(source, "ingest.poster_at must be in [0, 1)")
+
+
+_DATABASE_EXAMPLE = (
+    'e.g. "postgresql+psycopg://recall@localhost/recall" or "sqlite:////srv/recall/catalog.sqlite3"'
+    ", or empty for a SQLite file inside data_dir"
+)
+
+
+def _check_database_url(url: str, source: str) -> None:
+    """A catalog URL Recall can open: SQLite (a file) or PostgreSQL through psycopg 3, whose
+    driver is installed. Checked here, so that a typo is one line naming the setting before
+    anything is made, not a traceback from the first connection. Messages never repeat the
+    URL: it may hold a password."""
+    try:
+        parsed = make_url(url)
+        driver = parsed.get_dialect().driver
+    except (ArgumentError, NoSuchModuleError, ValueError) as e:
+        raise ConfigError(
+            source, f"library.database_url is not a database URL Recall knows; {_DATABASE_EXAMPLE}"
+        ) from e
+    backend = parsed.get_backend_name()
+    if (backend, driver) not in {("sqlite", "pysqlite"), ("postgresql", "psycopg")}:
+        raise ConfigError(
+            source,
+            f"library.database_url names {backend} through {driver}, which Recall does not "
+            f"support: it needs PostgreSQL through psycopg, or SQLite; {_DATABASE_EXAMPLE}",
+        )
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ConfigError(
+            source,
+            "library.database_url: a SQLite catalog must be a file, e.g. "
+            '"sqlite:////srv/recall/catalog.sqlite3" (an in-memory one is lost on exit)',
+        )
+    if backend == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        raise ConfigError(
+            source,
+            "library.database_url names PostgreSQL, but its driver psycopg is not installed: "
+            "pip install 'recall-sessions[postgres]'",
+        )
 
 
 def load_config(path: Path | None = None) -> Config:

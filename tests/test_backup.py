@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from library.backup import MANIFEST, BackupError, backup, restore
 from library.config import Config, parse_config
 from library.models import RecordingMeta, Status
 from tests.conftest import GATHERINGS, JFK, RECALL, MediaFactory, run_recall, write_config
+from web.cli import cli
 from web.services import Services, open_services
 
 
@@ -154,3 +156,70 @@ def test_restore_refuses_a_data_directory_that_is_not_empty(
         restore(config, tmp_path / "b")
     with pytest.raises(BackupError, match=r"the backup destination .* is not empty"):
         backup(config, tmp_path / "b")
+
+
+def test_a_sqlite_url_naming_its_driver_is_backed_up_as_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+pysqlite:///{tmp_path / 'catalog' / 'recall.sqlite3'}"
+    config = parse_config(
+        {"library": {"database_url": url}, "index": {"semantic": "off"}}, tmp_path / "home"
+    )
+    open_services(config).close()
+    backup(config, tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / MANIFEST).read_text())
+    assert manifest["catalog"] == "catalog.sqlite3"
+
+
+def _recall_backup(home: Path, dest: Path) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(home / "config.toml"), "backup", str(dest)])
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): p.read_text() if p.is_file() else "/"
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+# Where the backup would go: a new folder, an empty one the operator made (it stays, empty),
+# and one whose parents do not exist either (none of them stays).
+DESTINATIONS = {"new": "backup", "empty": "made/empty", "nested": "a/b/backup"}
+# A catalog that cannot be read: missing, or not a database at all.
+UNREADABLE = {"missing": None, "not a database": "this is not SQLite\n" * 300}
+
+
+@pytest.mark.parametrize("where", sorted(DESTINATIONS))
+@pytest.mark.parametrize("catalog", sorted(UNREADABLE))
+def test_a_backup_whose_catalog_cannot_be_read_says_why_and_leaves_nothing(
+    tmp_path: Path, where: str, catalog: str
+) -> None:
+    home = tmp_path / "home"
+    (home / "var" / "media" / "r1").mkdir(parents=True)
+    (home / "var" / "media" / "r1" / "transcript.vtt").write_text("WEBVTT\n")
+    (home / "config.toml").write_text('[library]\ndata_dir = "var"\n[index]\nsemantic = "off"\n')
+    if UNREADABLE[catalog] is not None:
+        (home / "var" / "catalog.sqlite3").write_text(UNREADABLE[catalog])
+    (tmp_path / "made" / "empty").mkdir(parents=True)
+    before = _tree(tmp_path)
+    result = _recall_backup(home, tmp_path / DESTINATIONS[where])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    [line] = result.stderr.splitlines()
+    file = home / "var" / "catalog.sqlite3"
+    expected = {
+        "missing": f"recall: backup failed: there is no catalog at {file}",
+        "not a database": f"recall: backup failed: cannot read the catalog {file}: file is not "
+        "a database",
+    }
+    assert line == expected[catalog]
+    assert _tree(tmp_path) == before
+
+
+def test_a_backup_into_a_folder_that_is_not_empty_is_refused_and_keeps_its_files(
+    tmp_path: Path,
+) -> None:
+    write_config(tmp_path / "home")
+    (tmp_path / "dest").mkdir()
+    (tmp_path / "dest" / "notes.txt").write_text("mine\n")
+    result = _recall_backup(tmp_path / "home", tmp_path / "dest")
+    assert result.exit_code == 2, result.output
+    assert "is not empty; give a new or empty directory" in result.stderr
+    assert _tree(tmp_path / "dest") == {"notes.txt": "mine\n"}

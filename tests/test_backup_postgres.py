@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from library.backup import BackupError, pg_tool, restore
 from library.config import parse_config
 from tests.conftest import GATHERINGS, JFK, RECALL, postgres_database
+from web.cli import cli
 
 TIMEOUT = 240
 
@@ -125,3 +127,26 @@ def test_pg_tools_are_found_off_path_or_where_pg_bin_dir_says(
     wrong = parse_config({"library": {"pg_bin_dir": str(tmp_path)}}, tmp_path)
     with pytest.raises(BackupError, match=f"there is no pg_dump in pg_bin_dir {tmp_path}"):
         pg_tool(wrong, "pg_dump")
+
+
+@pytest.mark.parametrize("where", ["backup", "made/empty", "a/b/backup"])
+def test_a_backup_of_an_unreachable_postgresql_says_why_in_one_line_and_leaves_nothing(
+    tmp_path: Path, where: str
+) -> None:
+    if not sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump")):
+        pytest.skip("PostgreSQL is not installed under /usr/lib/postgresql")
+    # Nothing listens on port 1; the password must not be shown.
+    home = _home(tmp_path / "home", "postgresql+psycopg://u:secret@127.0.0.1:1/x")
+    (tmp_path / "made" / "empty").mkdir(parents=True)
+    before = sorted(tmp_path.rglob("*"))
+    result = CliRunner().invoke(
+        cli, ["--config", str(home / "config.toml"), "backup", str(tmp_path / where)]
+    )
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        'recall: backup failed: pg_dump: connection to server at "127.0.0.1", port 1 failed: '
+        "Connection refused; "
+    ), line
+    assert "secret" not in line
+    assert sorted(tmp_path.rglob("*")) == before
