@@ -260,9 +260,6 @@ class TranscriptIndex:
             raise QueryError(
                 query[:40] + "…", f"too many different words (at most {MAX_QUERY_WORDS})"
             )
-        if self.semantic is not None and options.sort == "relevance":
-            # Embedded in another thread while the words are looked up (see QueryVectors).
-            self.semantic.queries.start(with_corrections(parsed, {}))
         searcher = self._current_searcher()
         filters = self._filters(options)
         # What the asker may search at all: the words of other recordings are never evidence
@@ -294,7 +291,9 @@ class TranscriptIndex:
         if options.facets and found.counted is not None:
             facets = counting.facets(searcher, *found.counted)
         hits, total = found.hits, found.total
-        if self.semantic is not None and options.sort == "relevance":
+        # Moments with every word come first whatever meaning adds: when they fill the pages
+        # asked for, the query need not be embedded at all.
+        if self.semantic is not None and options.sort == "relevance" and found.exact < wanted:
             topic = with_corrections(parse_query(suggestion) if corrected else parsed, {})
             shown = self._recordings(searcher, filters)
             hits = with_meaning(

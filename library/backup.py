@@ -139,6 +139,8 @@ def _excluded(config: Config, rel: Path) -> bool:
     index = config.index_dir
     if any(path.is_relative_to(index.with_name(index.name + end)) for end in ("", ".new", ".old")):
         return True  # rebuilt on restore
+    if path.is_relative_to(config.vectors_dir / "stack"):
+        return True  # worked out again from the vectors files by the first search
     catalog = _sqlite_path(config)
     if catalog is not None and path == catalog:
         return True  # copied through the backup API
@@ -266,7 +268,7 @@ def _write(
             continue
     if config.vectors_dir.is_dir() and not config.vectors_dir.is_relative_to(config.data_dir):
         for rel in _walk(config.vectors_dir):
-            if not rel.name.startswith("."):
+            if not rel.name.startswith(".") and rel.parts[0] != "stack":
                 (dest / "vectors" / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(config.vectors_dir / rel, dest / "vectors" / rel)
     if settings is not None and settings.is_file():

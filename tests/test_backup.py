@@ -223,3 +223,21 @@ def test_a_backup_into_a_folder_that_is_not_empty_is_refused_and_keeps_its_files
     assert result.exit_code == 2, result.output
     assert "is not empty; give a new or empty directory" in result.stderr
     assert _tree(tmp_path / "dest") == {"notes.txt": "mine\n"}
+
+
+def test_vectors_files_are_backed_up_but_not_their_stack(
+    small: tuple[Config, str], tmp_path: Path
+) -> None:
+    """The stack (index/vectorstack.py) is worked out again from the vectors files: at 3,200
+    hours it is gigabytes a backup need not hold."""
+    config, _ = small
+    vectors = config.vectors_dir
+    (vectors / "stack" / "stack-abc").mkdir(parents=True)
+    (vectors / "stack" / "stack-abc" / "vectors.npy").write_bytes(b"x" * 100)
+    (vectors / "stack" / "current").write_text("stack-abc\n")
+    (vectors / "talk.npz").write_bytes(b"vectors of a recording")
+    backup(config, tmp_path / "b")
+    names = set(json.loads((tmp_path / "b" / MANIFEST).read_text())["files"])
+    rel = vectors.relative_to(config.data_dir)
+    assert f"data/{rel}/talk.npz" in names
+    assert not [n for n in names if "/stack" in n]

@@ -104,3 +104,26 @@ def test_a_paraphrase_finds_its_moment_also_in_vectors_written_without_times(
         assert index.search("the helpers were burnt out").hits[0] == first
     finally:
         index.close()
+
+
+def test_a_moment_found_by_meaning_shows_its_sentence_as_last_edited(tmp_path: Path) -> None:
+    """The sentence is read from the live document, never a replaced copy still on disk."""
+    talk = Recording(
+        id=RecordingId("talk"),
+        meta=RecordingMeta(title="Food bank"),
+        source_name="talk.mp4",
+        source_hash="talk",
+        status=Status.READY,
+        created_at=dt.datetime(2026, 1, 1),
+    )
+    said = [SENTENCES[i] for i in (0, 1, 5)]
+    index = TranscriptIndex(tmp_path / "index", SemanticIndex(tmp_path / "vectors"))
+    try:
+        for edit in ("", " Every one of them.", " All of them, twice over."):
+            said[0] = SENTENCES[0] + edit
+            segments = [Segment(i * 10.0, i * 10.0 + 8, t) for i, t in enumerate(said)]
+            index.index_recording(talk, segments)
+            hit = index.search("the helpers were burnt out").hits[0]
+            assert (hit.start, hit.text) == (0.0, said[0])
+    finally:
+        index.close()
