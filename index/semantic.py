@@ -215,7 +215,8 @@ class SemanticIndex:
     def _rebuild_if_due(self) -> None:
         """Fold the loose files into a new stack, in the background, once they are many."""
         stack, loose = self._stack, sum(len(r.vectors) for r in self._loose.values())
-        due = loose >= self.stack_from if stack is None else loose > stack.size // 10
+        # Loose rows are all scored: 2 % of a 3,200-hour stack is ~8 ms more a search.
+        due = loose >= self.stack_from if stack is None else loose > max(2_000, stack.size // 50)
         if due and self.stacked and not self._building:
             self._building = True
             threading.Thread(target=self._build_in_background, daemon=True).start()
@@ -233,7 +234,7 @@ class SemanticIndex:
             if not mine:
                 return
             files = sorted(self._files())
-            rows = ((rid, read_rows(self._path(rid))) for rid in files)
+            rows = ((rid, read_rows(self._path(rid), np.float16)) for rid in files)
             present = [(rid, r) for rid, r in rows if r is not None]
             if sum(len(r.vectors) for _, r in present) < self.stack_from:
                 return

@@ -175,3 +175,34 @@ def test_a_paraphrase_finds_its_sentence_through_the_stack(tmp_path: Path) -> No
     assert (best.recording_id, best.first, best.start, best.end) == ("r0", 1, 5.0, 9.0)
     others = index.search("the helpers were burnt out", ["r1", "r2"], 3)
     assert all(m.recording_id != "r0" for m in others)
+
+
+def _cells(stack: vectorstack.Stack, rid: str) -> list[int]:
+    r = stack.codes[rid]
+    a, b = int(stack.arrays["base"][r]), int(stack.arrays["base"][r + 1])
+    rows = stack.arrays["pos"][a:b]
+    return list(np.searchsorted(stack.arrays["cells"], rows, side="right") - 1)
+
+
+def test_a_rebuild_keeps_the_cells_of_unchanged_recordings(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    old = vectorstack.load(index.stack_folder)
+    assert old is not None
+    index._view()  # the stack this process reads, reused by its next build
+    write_file(tmp_path, rids[0], unit(topics[np.arange(ROWS) % len(topics)]))
+    index.build_stack()
+    new = vectorstack.load(index.stack_folder)
+    assert new is not None and new.versions != old.versions
+    assert np.array_equal(new.centroids, old.centroids)
+    assert all(_cells(new, rid) == _cells(old, rid) for rid in rids[1:])
+    # The edited recording's rows are in the cells nearest them, as a fresh build puts them.
+    nearest = np.argmax(unit(topics[np.arange(ROWS) % len(topics)]) @ new.centroids.T, axis=1)
+    assert _cells(new, rids[0])[:ROWS] == list(nearest)
+    exact = SemanticIndex(tmp_path, stacked=False)
+    for topic in topics[:5]:
+        assert keys(index.search_vector(topic, rids, 5)) == keys(
+            exact.search_vector(topic, rids, 5)
+        )
