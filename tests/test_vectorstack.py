@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +22,11 @@ RECORDINGS = 60
 ROWS = 80  # sentences per recording (and a passage row for every fourth)
 
 
-def unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+def unit(v: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+    out: npt.NDArray[np.float32] = (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(
+        np.float32
+    )
+    return out
 
 
 def write_file(folder: Path, rid: str, sentences: npt.NDArray[np.float32]) -> None:
