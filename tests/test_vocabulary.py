@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from bench.transcripts import label_words, names_right, normalise, terms_added
 from ingest import audio
+from ingest import transcribe as transcriber
 from ingest.confidence import like_term, unsure_words
 from ingest.edits import Cue, align_words
 from ingest.transcribe import transcribe
@@ -84,6 +85,44 @@ def test_the_speakers_name_given_at_ingest_is_heard_right(config: Config, tmp_pa
     )
     assert "okafor" not in plain.lower()  # the finding this fixes
     assert "Tom Okafor" in heard
+
+
+def test_told_audio_is_heard_once_and_only_thin_clips_again(config: Config, tmp_path: Path) -> None:
+    """Told the speaker's name, the food bank talk is decoded once, as before told nothing:
+    no clip comes out thin, so none is heard again without the vocabulary."""
+    samples = audio.decode_pcm(FOOD_BANK, tmp_path / "a.pcm")[: 16_000 * 12]
+    meta = RecordingMeta(title="food-bank-volunteers.mp3", speakers=("Tom Okafor",))
+    told = vocabulary(meta, [], mode="hotwords", max_characters=400)
+    pipeline = transcriber.load_model(config.transcribe)
+    calls: list[dict[str, Any]] = []
+    original = pipeline.transcribe
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return original(*args, **kwargs)
+
+    pipeline.transcribe = counted
+    try:
+        heard = transcribe(samples, config.transcribe, vocabulary=told)
+    finally:
+        del pipeline.transcribe
+    assert len(calls) == 1 and calls[0]["hotwords"] == told.text
+    assert "Tom Okafor" in " ".join(s.text for s in heard.segments)
+
+
+def test_a_clip_the_vocabulary_thinned_is_taken_as_heard_without_it() -> None:
+    def words(start: float, count: int, spacing: float = 0.4) -> list[Word]:
+        return [
+            Word(start + i * spacing, start + i * spacing + 0.3, f" w{i}") for i in range(count)
+        ]
+
+    clips = [(0.0, 10.0), (10.0, 20.0), (20.0, 30.0)]
+    told = words(0.0, 20) + words(10.0, 3) + words(20.0, 20)
+    # Heard without the vocabulary: the second clip has its speech, the first fewer words.
+    plain = words(0.0, 18) + words(10.0, 22) + words(20.0, 21)
+    kept = transcriber._keep_told_unless_it_lost_speech(told, plain, clips)
+    assert kept == sorted(words(0.0, 20) + words(10.0, 22) + words(20.0, 20), key=lambda w: w.start)
+    assert transcriber._thin(told, clips[1]) and not transcriber._thin(told, clips[0])
 
 
 @pytest.mark.slow
