@@ -16,7 +16,6 @@ no stack: scoring 20,000 rows takes a few milliseconds.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import shutil
 import uuid
@@ -29,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from library.atomic import atomic_text
+from library.locks import held
 
 STACK_FROM_ROWS = 20_000  # fewer rows are scored in full (~3 ms); more get a stack
 PROBE_SHARE = 32  # a search scores the cells nearest the query, this share of them (1/32)
@@ -244,18 +244,7 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
             shutil.rmtree(old, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def building(folder: Path) -> Any:
+def building(folder: Path) -> contextlib.AbstractContextManager[bool]:
     """True when this process may build the folder's stack now (one builder at a time, of
     all processes); False when another is building it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "lock").open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return held(folder / "lock", wait=False)

@@ -13,12 +13,12 @@ Every file is written beside its final name and renamed into place (:mod:`librar
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from library.atomic import PART_SUFFIX, atomic_path
+from library.locks import held
 
 
 class Storage:
@@ -41,18 +41,8 @@ class Storage:
         The lock is an advisory ``flock``: the kernel drops it when its holder dies, even by
         ``kill -9``, so a crashed run never blocks the one that resumes it.
         """
-        folder = self.folder(recording_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder / ".lock").open("a") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        with held(self.folder(recording_id) / ".lock", wait=wait) as acquired:
+            yield acquired
 
     def clean_partials(self, recording_id: str) -> None:
         """Remove what a killed run left half-written."""

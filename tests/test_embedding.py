@@ -74,12 +74,8 @@ def test_vectors_match_sentence_transformers() -> None:
     assert (ours * theirs).sum(axis=1).min() >= 0.999
 
 
-def test_a_paraphrase_finds_its_moment_also_in_vectors_written_without_times(
-    tmp_path: Path,
-) -> None:
-    """Vectors files keep each sentence's times, so a search reads from the index only the
-    sentences it shows; a file written before that (no times) still answers the same."""
-    talk = Recording(
+def _talk() -> Recording:
+    return Recording(
         id=RecordingId("talk"),
         meta=RecordingMeta(title="Food bank"),
         source_name="talk.mp4",
@@ -87,6 +83,14 @@ def test_a_paraphrase_finds_its_moment_also_in_vectors_written_without_times(
         status=Status.READY,
         created_at=dt.datetime(2026, 1, 1),
     )
+
+
+def test_a_paraphrase_finds_its_moment_also_in_vectors_written_without_times(
+    tmp_path: Path,
+) -> None:
+    """Vectors files keep each sentence's times, so a search reads from the index only the
+    sentences it shows; a file written before that (no times) still answers the same."""
+    talk = _talk()
     said = [SENTENCES[i] for i in (0, 1, 5)] + ["So we changed the question."]
     index = TranscriptIndex(tmp_path / "index", SemanticIndex(tmp_path / "vectors"))
     try:
@@ -108,14 +112,7 @@ def test_a_paraphrase_finds_its_moment_also_in_vectors_written_without_times(
 
 def test_a_moment_found_by_meaning_shows_its_sentence_as_last_edited(tmp_path: Path) -> None:
     """The sentence is read from the live document, never a replaced copy still on disk."""
-    talk = Recording(
-        id=RecordingId("talk"),
-        meta=RecordingMeta(title="Food bank"),
-        source_name="talk.mp4",
-        source_hash="talk",
-        status=Status.READY,
-        created_at=dt.datetime(2026, 1, 1),
-    )
+    talk = _talk()
     said = [SENTENCES[i] for i in (0, 1, 5)]
     index = TranscriptIndex(tmp_path / "index", SemanticIndex(tmp_path / "vectors"))
     try:
