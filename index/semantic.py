@@ -15,7 +15,7 @@ import functools
 import importlib.util
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +236,13 @@ class SemanticIndex:
             files = sorted(self._files())
             rows = ((rid, read_rows(self._path(rid), np.float16)) for rid in files)
             present = [(rid, r) for rid, r in rows if r is not None]
+            # Of one width, that of most rows: another model's file (a left-over) stays out.
+            widths: Counter[int] = Counter()
+            for _, r in present:
+                widths[r.vectors.shape[1]] += len(r.vectors)
+            if widths:
+                width = widths.most_common(1)[0][0]
+                present = [(rid, r) for rid, r in present if r.vectors.shape[1] == width]
             if sum(len(r.vectors) for _, r in present) < self.stack_from:
                 return
             vectorstack.write(self.stack_folder, present, self._stack)
@@ -255,10 +262,15 @@ class SemanticIndex:
         stack, hidden, loose = self._view()
         wanted = set(recording_ids)
         sources: list[_Source] = []
-        if stack is not None:
+        # Rows of another width (another model's) cannot be compared with the query.
+        if stack is not None and stack.centroids.shape[1] == len(q):
             usable = np.array([r in wanted and r not in hidden for r in stack.rids], dtype=bool)
             sources.append(_Stacked(stack, q, usable))
-        sources += [_Loose(rid, rows, q) for rid, rows in loose.items() if rid in wanted]
+        sources += [
+            _Loose(rid, rows, q)
+            for rid, rows in loose.items()
+            if rid in wanted and rows.vectors.shape[1] == len(q)
+        ]
         # Every row above the floor, best first, read until ``limit`` moments are found: a
         # moment's first row is its best, and the rows after the last needed are not read.
         if not sources:

@@ -18,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
 import uuid
+import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,23 +57,43 @@ class Rows:
 def version(path: Path) -> str:
     """What tells one write of a vectors file from another: each is a new file renamed into
     place (a new inode), and two writes in one clock tick share an mtime."""
-    stat = path.stat()
+    return _version(path.stat())
+
+
+def _version(stat: os.stat_result) -> str:
     return f"{stat.st_ino}-{stat.st_mtime_ns}"
 
 
 def read_rows(path: Path, dtype: type[np.floating[Any]] = np.float32) -> Rows | None:
     """The vectors file at ``path`` (its vectors as ``dtype``), or None when it is gone."""
     try:
-        seen = version(path)
-        with np.load(path) as data:
+        # Opened first: the version is that of the file read, whatever replaces it since.
+        with path.open("rb") as file, np.load(file) as data:
+            seen = _version(os.fstat(file.fileno()))
             got = {k: data[k] for k in data.files}
-    except (FileNotFoundError, EOFError, ValueError, OSError):
+        vectors, first, last = got["vectors"], got["first"], got["last"]
+        if not _well_formed(vectors, first, last):
+            return None
+        # Files written before the times were kept have none: NaN, read from the index instead.
+        start = got["start"][first] if "start" in got else np.full(len(first), np.nan)
+        end = got["end"][last] if "end" in got else np.full(len(first), np.nan)
+    # Broken (cut short by a full disk, copied in half...): left out like a missing file, so
+    # that no search fails on it; writing the recording again mends it.
+    except (EOFError, ValueError, OSError, KeyError, IndexError, zipfile.BadZipFile, zlib.error):
         return None
-    first, last = got["first"], got["last"]
-    # Files written before the times were kept have none: NaN, read from the index instead.
-    start = got["start"][first] if "start" in got else np.full(len(first), np.nan)
-    end = got["end"][last] if "end" in got else np.full(len(first), np.nan)
-    return Rows(seen, got["vectors"].astype(dtype), first, last, start, end)
+    return Rows(seen, vectors.astype(dtype), first, last, start, end)
+
+
+def _well_formed(
+    vectors: npt.NDArray[Any], first: npt.NDArray[Any], last: npt.NDArray[Any]
+) -> bool:
+    """Rows a search can read: a passage's sentences are rows ``first``..``last``."""
+    rows = len(vectors)
+    return (
+        vectors.ndim == 2
+        and first.shape == last.shape == (rows,)
+        and bool(np.all((first >= 0) & (first <= last) & (last < rows)))
+    )
 
 
 @dataclass(frozen=True)

@@ -210,3 +210,42 @@ def test_a_rebuild_keeps_the_cells_of_unchanged_recordings(
         assert keys(index.search_vector(topic, rids, 5)) == keys(
             exact.search_vector(topic, rids, 5)
         )
+
+
+def _broken_files(folder: Path, good: Path) -> dict[str, bytes | dict[str, Any]]:
+    """Vectors files a search must pass over: cut short, not a zip, without its arrays, rows
+    of another model's width, sentences out of range, a passage ending before it begins."""
+    whole = good.read_bytes()
+    one = np.ones((3, DIMS), np.float16) / np.float16(np.sqrt(DIMS))
+    rows = np.arange(3, dtype=np.int32)
+    return {
+        "cut": whole[: len(whole) // 2],
+        "garbage": b"not a zip file at all",
+        "bare": {"vectors": one},
+        "wide": {"vectors": np.ones((3, 768), np.float16), "first": rows, "last": rows},
+        "beyond": {"vectors": one, "first": rows, "last": rows, "start": np.zeros(1)},
+        "backwards": {"vectors": one, "first": rows, "last": np.array([0, 1, 0], np.int32)},
+    }
+
+
+def test_a_broken_vectors_file_is_passed_over_not_a_failed_search(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    broken = _broken_files(tmp_path, tmp_path / f"{rids[0]}.npz")
+    for name, content in broken.items():
+        path = tmp_path / f"{name}.npz"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            np.savez(path, **content)
+    os.replace(tmp_path / "cut.npz", tmp_path / f"{rids[1]}.npz")  # one of the stack's, too
+    asked = [*rids, *broken]
+    for search in (index, SemanticIndex(tmp_path, stacked=False)):
+        got = search.search_vector(unit(np.ones(DIMS, np.float32)), asked, 50)
+        got += search.search_vector(topics[0], asked, 50)
+        assert got and {m.recording_id for m in got} <= set(rids[2:]) | {rids[0]}
+    index.build_stack()  # the broken files are left out of the next stack
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and set(stack.rids) == set(rids) - {rids[1]}
