@@ -160,9 +160,29 @@ def load(folder: Path) -> Stack | None:
         centroids = np.load(where / "centroids.npy")
         rids = tuple(manifest["rids"])
         versions = dict(manifest["versions"])
-    except (FileNotFoundError, ValueError, OSError, KeyError, TypeError):
+    except (FileNotFoundError, ValueError, OSError, KeyError, TypeError, EOFError):
         return None  # none, or one being replaced, or unreadable: scored in full, rebuilt
+    if not _consistent(len(rids), centroids, arrays):
+        return None  # its files written in part (a crash before they reached the disk)
     return Stack(rids, versions, centroids, arrays, {rid: i for i, rid in enumerate(rids)})
+
+
+def _consistent(recordings: int, centroids: npt.NDArray[Any], arrays: dict[str, Any]) -> bool:
+    """Whether the arrays of a stack fit one another (checked by their shapes alone: reading
+    every row of a large stack would cost more than a search)."""
+    vectors, cells, base = arrays["vectors"], arrays["cells"], arrays["base"]
+    rows = len(vectors)
+    return (
+        vectors.ndim == centroids.ndim == 2
+        and vectors.shape[1] == centroids.shape[1]
+        and all(
+            arrays[n].shape == (rows,) for n in ("owner", "first", "last", "pos", "start", "end")
+        )
+        and base.shape == (recordings + 1,)
+        and cells.shape == (len(centroids) + 1,)
+        and int(base[0]) == int(cells[0]) == 0
+        and int(base[-1]) == int(cells[-1]) == rows
+    )
 
 
 def kmeans(sample: F32, cells: int, rounds: int = 8, seed: int = 7) -> F32:

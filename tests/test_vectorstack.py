@@ -249,3 +249,24 @@ def test_a_broken_vectors_file_is_passed_over_not_a_failed_search(
     index.build_stack()  # the broken files are left out of the next stack
     stack = vectorstack.load(index.stack_folder)
     assert stack is not None and set(stack.rids) == set(rids) - {rids[1]}
+
+
+def test_a_broken_stack_is_passed_over_and_the_files_are_scored(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    exact = SemanticIndex(tmp_path, stacked=False)
+    want = keys(exact.search_vector(topics[0], rids, 10))
+    folder = index.stack_folder / (index.stack_folder / "current").read_text().strip()
+    for path in sorted(folder.iterdir()):
+        kept = path.read_bytes()
+        # Empty (a crash before the data reached the disk), or the arrays of another stack.
+        other = folder / ("cells.npy" if path.name == "base.npy" else "base.npy")
+        for broken in (b"", other.read_bytes()):
+            path.write_bytes(broken)
+            assert vectorstack.load(index.stack_folder) is None, path.name
+            fresh = SemanticIndex(tmp_path, stack_from=10**9)  # scores every file
+            assert keys(fresh.search_vector(topics[0], rids, 10)) == want, path.name
+        path.write_bytes(kept)
+    assert vectorstack.load(index.stack_folder) is not None
