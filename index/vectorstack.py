@@ -202,7 +202,8 @@ def kmeans(sample: F32, cells: int, rounds: int = 8, seed: int = 7) -> F32:
 def _nearest_cells(vectors: npt.NDArray[Any], centroids: F32, chunk: int = 50_000) -> I64:
     parts = range(0, len(vectors), chunk)
     return np.concatenate(
-        [np.argmax(vectors[i : i + chunk].astype(np.float32) @ centroids.T, 1) for i in parts]
+        [np.zeros(0, np.int64)]  # a recording of no row has none
+        + [np.argmax(vectors[i : i + chunk].astype(np.float32) @ centroids.T, 1) for i in parts]
     )
 
 

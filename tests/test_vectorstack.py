@@ -270,3 +270,17 @@ def test_a_broken_stack_is_passed_over_and_the_files_are_scored(
             assert keys(fresh.search_vector(topics[0], rids, 10)) == want, path.name
         path.write_bytes(kept)
     assert vectorstack.load(index.stack_folder) is not None
+
+
+def test_recordings_of_no_row_and_of_one_row_are_stacked(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    write_file(tmp_path, "empty", np.zeros((0, DIMS), np.float32))
+    query = unit(np.random.default_rng(5).normal(size=DIMS).astype(np.float32))
+    write_file(tmp_path, "single", query[None, :])
+    index = stacked(tmp_path)
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and {"empty", "single"} <= set(stack.rids)
+    got = index.search_vector(query, [*rids, "empty", "single"], 5)
+    assert (got[0].recording_id, got[0].first, got[0].last, got[0].start) == ("single", 0, 0, 0.0)
