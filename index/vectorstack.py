@@ -222,8 +222,9 @@ def _cells_of(rid: str, rows: Rows, centroids: F32, reuse: Stack | None) -> npt.
 
 def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | None) -> None:
     """Build a stack of ``recordings`` (read as float16: at 3,200 hours the vectors are 1.7 GB
-    so, and the stack is written a slice at a time) and make it the one in use. Centroids are
-    reused from ``reuse`` until the library has grown fourfold since they were found."""
+    so, and the stack is written a slice at a time) and make it the one in use; the caller
+    holds :func:`building`. Centroids are reused from ``reuse`` until the library has grown
+    fourfold since they were found."""
     rids, versions, parts = [], {}, []
     for rid, rows in recordings:
         rids.append(rid)
@@ -258,6 +259,13 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
         "base": base,
         "cells": np.searchsorted(cell[order], np.arange(len(centroids) + 1)).astype(np.int64),
     }
+    # Scratch of a build cut short (a daemon thread dies with its process, finally unrun):
+    # as large as a stack. No one else writes here: the caller holds building().
+    for left in folder.glob(".*.part"):
+        if left.is_dir():
+            shutil.rmtree(left, ignore_errors=True)
+        else:
+            left.unlink(missing_ok=True)
     token = f"stack-{uuid.uuid4().hex[:12]}"
     scratch = folder / f".{token}.part"
     scratch.mkdir(parents=True)

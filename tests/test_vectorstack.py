@@ -284,3 +284,18 @@ def test_recordings_of_no_row_and_of_one_row_are_stacked(
     assert stack is not None and {"empty", "single"} <= set(stack.rids)
     got = index.search_vector(query, [*rids, "empty", "single"], 5)
     assert (got[0].recording_id, got[0].first, got[0].last, got[0].start) == ("single", 0, 0, 0.0)
+
+
+def test_a_build_cut_short_leaves_nothing_after_the_next_one(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    library(tmp_path, topics)
+    index = stacked(tmp_path)
+    # What a process that ends while its (daemon) build thread writes leaves behind: its
+    # scratch folder, as large as the stack, that no finally clause removed.
+    cut = index.stack_folder / ".stack-0123456789ab.part"
+    cut.mkdir()
+    (cut / "vectors.npy").write_bytes(b"\0" * 4096)
+    index.build_stack()
+    left = {p.name for p in index.stack_folder.iterdir()}
+    assert left == {"current", "lock", (index.stack_folder / "current").read_text().strip()}
