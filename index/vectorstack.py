@@ -147,11 +147,27 @@ class Stack:
 
 
 def load(folder: Path) -> Stack | None:
-    """The stack in use in ``folder``, memory-mapped; None when there is none (or it was
-    replaced while being read: the next search reads the new one)."""
+    """The stack in use in ``folder``, memory-mapped; None when there is none, or it cannot
+    be read (then the files are scored in full, and a new one built)."""
+    tried = None
+    # A builder removes the stack before as soon as "current" names the new one: a stack
+    # read then is gone from under this one, and the new one is read instead.
+    for _ in range(3):
+        try:
+            token = (folder / _CURRENT).read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        if token == tried:
+            return None  # unreadable, not replaced
+        stack = _load(folder / token)
+        if stack is not None:
+            return stack
+        tried = token
+    return None
+
+
+def _load(where: Path) -> Stack | None:
     try:
-        token = (folder / _CURRENT).read_text(encoding="utf-8").strip()
-        where = folder / token
         manifest = json.loads((where / "manifest.json").read_text(encoding="utf-8"))
         # Plain arrays over the mapping: numpy.memmap's own indexing costs ~1 us a call.
         arrays = {
@@ -161,7 +177,7 @@ def load(folder: Path) -> Stack | None:
         rids = tuple(manifest["rids"])
         versions = dict(manifest["versions"])
     except (FileNotFoundError, ValueError, OSError, KeyError, TypeError, EOFError):
-        return None  # none, or one being replaced, or unreadable: scored in full, rebuilt
+        return None  # none, or removed as it was read, or unreadable
     if not _consistent(len(rids), centroids, arrays):
         return None  # its files written in part (a crash before they reached the disk)
     return Stack(rids, versions, centroids, arrays, {rid: i for i, rid in enumerate(rids)})

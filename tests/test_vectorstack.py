@@ -5,6 +5,8 @@ are now, also before the stack is built again."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +301,24 @@ def test_a_build_cut_short_leaves_nothing_after_the_next_one(
     index.build_stack()
     left = {p.name for p in index.stack_folder.iterdir()}
     assert left == {"current", "lock", (index.stack_folder / "current").read_text().strip()}
+
+
+def test_a_stack_replaced_while_another_process_maps_it_is_read_whole(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    library(tmp_path, topics)
+    index = stacked(tmp_path)
+    # Another process builds again and again, each time removing the stack before.
+    build = "for _ in range(8): SemanticIndex(Path(sys.argv[1]), stack_from=1_000).build_stack()"
+    code = (
+        f"import sys\nfrom pathlib import Path\nfrom index.semantic import SemanticIndex\n{build}"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    builder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env)
+    loads = missed = 0
+    while builder.poll() is None:
+        loads += 1
+        # None would make the search read every file in full and build once more itself.
+        missed += vectorstack.load(index.stack_folder) is None
+    assert builder.returncode == 0
+    assert loads > 100 and missed == 0
