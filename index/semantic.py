@@ -209,14 +209,16 @@ class SemanticIndex:
                             loose[rid] = rows
                 self._stack, self._loose, self._seen = stack, loose, None if recent else seen
                 self._hidden = frozenset(r for r, m in held.items() if files.get(r) != m)
-                self._rebuild_if_due()
+                self._rebuild_if_due(gone=any(r not in files for r in held))
             return self._stack, self._hidden, self._loose
 
-    def _rebuild_if_due(self) -> None:
-        """Fold the loose files into a new stack, in the background, once they are many."""
+    def _rebuild_if_due(self, gone: bool) -> None:
+        """Fold the loose files into a new stack, in the background, once they are many, or
+        once a recording of the stack is deleted: nothing of it may stay on disk."""
         stack, loose = self._stack, sum(len(r.vectors) for r in self._loose.values())
         # Loose rows are all scored: 2 % of a 3,200-hour stack is ~8 ms more a search.
         due = loose >= self.stack_from if stack is None else loose > max(2_000, stack.size // 50)
+        due = due or (stack is not None and gone)
         if due and self.stacked and not self._building:
             self._building = True
             threading.Thread(target=self._build_in_background, daemon=True).start()
@@ -228,8 +230,8 @@ class SemanticIndex:
             self._building = False
 
     def build_stack(self) -> None:
-        """Build the stack of every vectors file now (unless another process is building
-        it, or there are too few rows to need one)."""
+        """Build the stack of every vectors file now, unless another process is building
+        it; with too few rows to need one, remove the stack there is."""
         with vectorstack.building(self.stack_folder) as mine:
             if not mine:
                 return
@@ -244,6 +246,7 @@ class SemanticIndex:
                 width = widths.most_common(1)[0][0]
                 present = [(rid, r) for rid, r in present if r.vectors.shape[1] == width]
             if sum(len(r.vectors) for _, r in present) < self.stack_from:
+                vectorstack.remove(self.stack_folder)  # a library shrunk, or none built
                 return
             vectorstack.write(self.stack_folder, present, self._stack)
 

@@ -312,6 +312,13 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
             shutil.rmtree(old, ignore_errors=True)
 
 
+def remove(folder: Path) -> None:
+    """Remove the stack in use, if any (holding :func:`building`): the files are scored."""
+    (folder / _CURRENT).unlink(missing_ok=True)
+    for old in folder.glob("stack-*"):
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def building(folder: Path) -> Any:
     """True when this process may build the folder's stack now (one builder at a time, of
