@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import logging
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 # Keyword hits with few of the query's words count for little in the fusion (see
 # index/fusion.py), so this floor only has to keep unrelated sentences out.
 FLOOR = 0.27
+RETRY_BUILD_AFTER = 600.0  # seconds after a stack build failed before the next is begun
+
+log = logging.getLogger("recall.semantic")
 
 
 def is_installed() -> bool:
@@ -136,6 +140,7 @@ class SemanticIndex:
         self._hidden: frozenset[str] = frozenset()  # in the stack, but changed or gone since
         self._loose: dict[str, Rows] = {}  # files not in the stack (as they are), read
         self._building = False
+        self._failed = float("-inf")  # when a build last failed (time.monotonic())
         self.queries = QueryVectors()
 
     def _path(self, recording_id: str) -> Path:
@@ -219,13 +224,19 @@ class SemanticIndex:
         # Loose rows are all scored: 2 % of a 3,200-hour stack is ~8 ms more a search.
         due = loose >= self.stack_from if stack is None else loose > max(2_000, stack.size // 50)
         due = due or (stack is not None and gone)
-        if due and self.stacked and not self._building:
+        # A build that failed (a full disk) is not tried again at once: each is a read of
+        # every file, and every search of the next seconds would start one.
+        waited = time.monotonic() - self._failed > RETRY_BUILD_AFTER
+        if due and self.stacked and not self._building and waited:
             self._building = True
             threading.Thread(target=self._build_in_background, daemon=True).start()
 
     def _build_in_background(self) -> None:
         try:
             self.build_stack()
+        except (OSError, MemoryError) as e:  # searches go on, scoring the files
+            self._failed = time.monotonic()
+            log.warning("the stack of %s was not built: %s", self.folder, e)
         finally:
             self._building = False
 

@@ -5,6 +5,8 @@ are now, also before the stack is built again."""
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -389,3 +391,28 @@ def test_a_library_shrunk_below_the_threshold_has_no_stack_left(
     assert keys(index.search_vector(topics[0], rids, 10)) == keys(
         exact.search_vector(topics[0], rids, 10)
     )
+
+
+def test_a_build_that_fills_the_disk_leaves_nothing_and_waits_to_try_again(
+    tmp_path: Path, topics: npt.NDArray[np.float32], caplog: pytest.LogCaptureFixture
+) -> None:
+    rids = library(tmp_path, topics)
+    index = SemanticIndex(tmp_path, stack_from=1_000)
+    exact = SemanticIndex(tmp_path, stacked=False)
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    # No file may grow past 1 MB: the stack's vectors (11 MB) cannot be written (EFBIG),
+    # as on a full disk (ENOSPC).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, limits[1]))
+    try:
+        for _ in range(3):  # searches right after a change: each looks at the files again
+            got = index.search_vector(topics[0], rids, 10)
+            assert keys(got) == keys(exact.search_vector(topics[0], rids, 10))
+            wait_for(lambda: not index._building, what="the build to end")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert vectorstack.load(index.stack_folder) is None
+    assert {p.name for p in index.stack_folder.iterdir()} == {"lock"}
+    failures = [r for r in caplog.records if "stack" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].levelname == "WARNING"  # tried once, not 3 times
