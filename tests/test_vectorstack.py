@@ -274,6 +274,11 @@ def test_a_broken_stack_is_passed_over_and_the_files_are_scored(
             assert keys(fresh.search_vector(topics[0], rids, 10)) == want, path.name
         path.write_bytes(kept)
     assert vectorstack.load(index.stack_folder) is not None
+    for named in ("stack-gone\n", "", "../..\n"):  # no such stack, or none named
+        (index.stack_folder / "current").write_text(named, encoding="utf-8")
+        assert vectorstack.load(index.stack_folder) is None
+        fresh = SemanticIndex(tmp_path, stack_from=10**9)
+        assert keys(fresh.search_vector(topics[0], rids, 10)) == want
 
 
 def test_recordings_of_no_row_and_of_one_row_are_stacked(
@@ -419,3 +424,18 @@ def test_a_build_that_fills_the_disk_leaves_nothing_and_waits_to_try_again(
     assert {p.name for p in index.stack_folder.iterdir()} == {"lock"}
     failures = [r for r in caplog.records if str(tmp_path) in r.getMessage()]
     assert len(failures) == 1 and failures[0].levelname == "WARNING"  # tried once, not 3 times
+
+
+def test_files_without_times_answer_without_times_through_the_stack(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    query = unit(np.random.default_rng(7).normal(size=DIMS).astype(np.float32))
+    rows = np.vstack([topics[:5], query[None, :]]).astype(np.float16)
+    first = np.arange(6, dtype=np.int32)
+    np.savez(tmp_path / "old.npz", vectors=rows, first=first, last=first)  # before times
+    index = stacked(tmp_path)
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and "old" in stack.rids
+    best = index.search_vector(query, [*rids, "old"], 5)[0]
+    assert (best.recording_id, best.first, best.start, best.end) == ("old", 5, None, None)
