@@ -201,6 +201,13 @@ def _consistent(recordings: int, centroids: npt.NDArray[Any], arrays: dict[str, 
     )
 
 
+def remove(folder: Path) -> None:
+    """Remove the stack in use, if any (holding :func:`building`): the files are scored."""
+    (folder / _CURRENT).unlink(missing_ok=True)
+    for old in folder.glob("stack-*"):
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def kmeans(sample: F32, cells: int, rounds: int = 8, seed: int = 7) -> F32:
     """Spherical k-means: ``cells`` unit centroids of the unit rows of ``sample``.
     (Ten lines of numpy; a clustering library would add a dependency for this alone.)"""
@@ -310,13 +317,6 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
     for old in folder.glob("stack-*"):
         if old.name != token:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def remove(folder: Path) -> None:
-    """Remove the stack in use, if any (holding :func:`building`): the files are scored."""
-    (folder / _CURRENT).unlink(missing_ok=True)
-    for old in folder.glob("stack-*"):
-        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
