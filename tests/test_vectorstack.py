@@ -310,6 +310,7 @@ def test_a_build_cut_short_leaves_nothing_after_the_next_one(
     assert left == {"current", "lock", (index.stack_folder / "current").read_text().strip()}
 
 
+@pytest.mark.slow  # a subprocess, 8 s of builds
 def test_a_stack_replaced_while_another_process_maps_it_is_read_whole(
     tmp_path: Path, topics: npt.NDArray[np.float32]
 ) -> None:
