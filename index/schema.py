@@ -34,6 +34,19 @@ SPEECH_STOP_WORDS = frozenset(STOP_WORDS) | {
 PAIR = " "  # between the two words of a `pairs` term
 
 
+# Beside the index files: the [library] publish its documents' visibility was made under.
+PUBLISH_FILE = "publish.txt"
+
+
+def built_for(directory: Path) -> Publish:
+    """The publish setting the index in ``directory`` was built under; an index without the
+    file was built before the setting existed, as "immediately"."""
+    try:
+        return Publish((directory / PUBLISH_FILE).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return Publish.IMMEDIATELY
+
+
 def schema(passages: bool = False) -> Schema:
     """Sentences (with the spelling words), or passages (with their sentences stored)."""
     # The passage's sentences, [[start, end, text, speaker], ...] ("cues": the stored name).

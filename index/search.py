@@ -28,7 +28,15 @@ from index.hits import PER_RECORDING, Found
 from index.memo import PerReader
 from index.moments import Ask, Scope, find
 from index.query import ParsedQuery, parse_query, with_corrections
-from index.schema import documents, index_key, index_terms, open_index, schema
+from index.schema import (
+    PUBLISH_FILE,
+    built_for,
+    documents,
+    index_key,
+    index_terms,
+    open_index,
+    schema,
+)
 from index.scoring import MemoryBM25F
 from index.semantic import SemanticIndex
 from library.errors import QueryError
@@ -45,19 +53,6 @@ MAX_PAGE = 50
 
 # A writer waits this long for another process's write lock before giving up (LockError).
 _WRITE_TIMEOUT = 120.0
-
-
-# Beside the index files: the [library] publish its documents' visibility was made under.
-_PUBLISH_FILE = "publish.txt"
-
-
-def built_for(directory: Path) -> Publish:
-    """The publish setting the index in ``directory`` was built under; an index without the
-    file was built before the setting existed, as "immediately"."""
-    try:
-        return Publish((directory / _PUBLISH_FILE).read_text(encoding="utf-8").strip())
-    except (FileNotFoundError, ValueError):
-        return Publish.IMMEDIATELY
 
 
 @dataclass(frozen=True)
@@ -117,8 +112,9 @@ class TranscriptIndex:
         self._searchers: set[Any] = set()
         self._lock = threading.Lock()
         # Per searcher: the recordings each set of filters allows (the same few sets,
-        # visibility above all, on every search).
-        self._allowed: PerReader[frozenset[bytes]] = PerReader()
+        # visibility above all, on every search). The last 64 sets only: a visitor may send
+        # any date or event, and each set's ids (up to every one) would stay.
+        self._allowed: PerReader[frozenset[bytes]] = PerReader(most=64)
 
     def close(self) -> None:
         with self._lock:
@@ -395,7 +391,7 @@ def rebuild_index(
                 semantic.index_recording(recording.id, list(segments))
             count += 1
     index.close()
-    (fresh / _PUBLISH_FILE).write_text(publish.value + "\n", encoding="utf-8")
+    (fresh / PUBLISH_FILE).write_text(publish.value + "\n", encoding="utf-8")
     if directory.exists():
         directory.rename(old)
     fresh.rename(directory)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 # Keyword hits with few of the query's words count for little in the fusion (see
 # index/fusion.py), so this floor only has to keep unrelated sentences out.
 FLOOR = 0.27
+RETRY_BUILD_AFTER = 600.0  # seconds after a stack build failed before the next is begun
+
+log = logging.getLogger("recall.semantic")
 
 
 def is_installed() -> bool:
@@ -136,6 +140,7 @@ class SemanticIndex:
         self._hidden: frozenset[str] = frozenset()  # in the stack, but changed or gone since
         self._loose: dict[str, Rows] = {}  # files not in the stack (as they are), read
         self._building = False
+        self._failed = float("-inf")  # when a build last failed (time.monotonic())
         self.queries = QueryVectors()
 
     def _path(self, recording_id: str) -> Path:
@@ -209,34 +214,50 @@ class SemanticIndex:
                             loose[rid] = rows
                 self._stack, self._loose, self._seen = stack, loose, None if recent else seen
                 self._hidden = frozenset(r for r, m in held.items() if files.get(r) != m)
-                self._rebuild_if_due()
+                self._rebuild_if_due(gone=any(r not in files for r in held))
             return self._stack, self._hidden, self._loose
 
-    def _rebuild_if_due(self) -> None:
-        """Fold the loose files into a new stack, in the background, once they are many."""
+    def _rebuild_if_due(self, gone: bool) -> None:
+        """Fold the loose files into a new stack, in the background, once they are many, or
+        once a recording of the stack is deleted: nothing of it may stay on disk."""
         stack, loose = self._stack, sum(len(r.vectors) for r in self._loose.values())
         # Loose rows are all scored: 2 % of a 3,200-hour stack is ~8 ms more a search.
         due = loose >= self.stack_from if stack is None else loose > max(2_000, stack.size // 50)
-        if due and self.stacked and not self._building:
+        due = due or (stack is not None and gone)
+        # A build that failed (a full disk) is not tried again at once: each is a read of
+        # every file, and every search of the next seconds would start one.
+        waited = time.monotonic() - self._failed > RETRY_BUILD_AFTER
+        if due and self.stacked and not self._building and waited:
             self._building = True
             threading.Thread(target=self._build_in_background, daemon=True).start()
 
     def _build_in_background(self) -> None:
         try:
             self.build_stack()
+        except (OSError, MemoryError) as e:  # searches go on, scoring the files
+            self._failed = time.monotonic()
+            log.warning("the stack of %s was not built: %s", self.folder, e)
         finally:
             self._building = False
 
     def build_stack(self) -> None:
-        """Build the stack of every vectors file now (unless another process is building
-        it, or there are too few rows to need one)."""
+        """Build the stack of every vectors file now, unless another process is building
+        it; with too few rows to need one, remove the stack there is."""
         with vectorstack.building(self.stack_folder) as mine:
             if not mine:
                 return
             files = sorted(self._files())
             rows = ((rid, read_rows(self._path(rid), np.float16)) for rid in files)
             present = [(rid, r) for rid, r in rows if r is not None]
+            # Of one width, that of most rows: another model's file (a left-over) stays out.
+            widths: Counter[int] = Counter()
+            for _, r in present:
+                widths[r.vectors.shape[1]] += len(r.vectors)
+            if widths:
+                width = widths.most_common(1)[0][0]
+                present = [(rid, r) for rid, r in present if r.vectors.shape[1] == width]
             if sum(len(r.vectors) for _, r in present) < self.stack_from:
+                vectorstack.remove(self.stack_folder)  # a library shrunk, or none built
                 return
             vectorstack.write(self.stack_folder, present, self._stack)
 
@@ -255,10 +276,15 @@ class SemanticIndex:
         stack, hidden, loose = self._view()
         wanted = set(recording_ids)
         sources: list[_Source] = []
-        if stack is not None:
+        # Rows of another width (another model's) cannot be compared with the query.
+        if stack is not None and stack.centroids.shape[1] == len(q):
             usable = np.array([r in wanted and r not in hidden for r in stack.rids], dtype=bool)
             sources.append(_Stacked(stack, q, usable))
-        sources += [_Loose(rid, rows, q) for rid, rows in loose.items() if rid in wanted]
+        sources += [
+            _Loose(rid, rows, q)
+            for rid, rows in loose.items()
+            if rid in wanted and rows.vectors.shape[1] == len(q)
+        ]
         # Every row above the floor, best first, read until ``limit`` moments are found: a
         # moment's first row is its best, and the rows after the last needed are not read.
         if not sources:

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import uuid
+import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,23 +57,43 @@ class Rows:
 def version(path: Path) -> str:
     """What tells one write of a vectors file from another: each is a new file renamed into
     place (a new inode), and two writes in one clock tick share an mtime."""
-    stat = path.stat()
+    return _version(path.stat())
+
+
+def _version(stat: os.stat_result) -> str:
     return f"{stat.st_ino}-{stat.st_mtime_ns}"
 
 
 def read_rows(path: Path, dtype: type[np.floating[Any]] = np.float32) -> Rows | None:
     """The vectors file at ``path`` (its vectors as ``dtype``), or None when it is gone."""
     try:
-        seen = version(path)
-        with np.load(path) as data:
+        # Opened first: the version is that of the file read, whatever replaces it since.
+        with path.open("rb") as file, np.load(file) as data:
+            seen = _version(os.fstat(file.fileno()))
             got = {k: data[k] for k in data.files}
-    except (FileNotFoundError, EOFError, ValueError, OSError):
+        vectors, first, last = got["vectors"], got["first"], got["last"]
+        if not _well_formed(vectors, first, last):
+            return None
+        # Files written before the times were kept have none: NaN, read from the index instead.
+        start = got["start"][first] if "start" in got else np.full(len(first), np.nan)
+        end = got["end"][last] if "end" in got else np.full(len(first), np.nan)
+    # Broken (cut short by a full disk, copied in half...): left out like a missing file, so
+    # that no search fails on it; writing the recording again mends it.
+    except (EOFError, ValueError, OSError, KeyError, IndexError, zipfile.BadZipFile, zlib.error):
         return None
-    first, last = got["first"], got["last"]
-    # Files written before the times were kept have none: NaN, read from the index instead.
-    start = got["start"][first] if "start" in got else np.full(len(first), np.nan)
-    end = got["end"][last] if "end" in got else np.full(len(first), np.nan)
-    return Rows(seen, got["vectors"].astype(dtype), first, last, start, end)
+    return Rows(seen, vectors.astype(dtype), first, last, start, end)
+
+
+def _well_formed(
+    vectors: npt.NDArray[Any], first: npt.NDArray[Any], last: npt.NDArray[Any]
+) -> bool:
+    """Rows a search can read: a passage's sentences are rows ``first``..``last``."""
+    rows = len(vectors)
+    return (
+        vectors.ndim == 2
+        and first.shape == last.shape == (rows,)
+        and bool(np.all((first >= 0) & (first <= last) & (last < rows)))
+    )
 
 
 @dataclass(frozen=True)
@@ -124,11 +147,27 @@ class Stack:
 
 
 def load(folder: Path) -> Stack | None:
-    """The stack in use in ``folder``, memory-mapped; None when there is none (or it was
-    replaced while being read: the next search reads the new one)."""
+    """The stack in use in ``folder``, memory-mapped; None when there is none, or it cannot
+    be read (then the files are scored in full, and a new one built)."""
+    tried = None
+    # A builder removes the stack before as soon as "current" names the new one: a stack
+    # read then is gone from under this one, and the new one is read instead.
+    for _ in range(3):
+        try:
+            token = (folder / _CURRENT).read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        if token == tried:
+            return None  # unreadable, not replaced
+        stack = _load(folder / token)
+        if stack is not None:
+            return stack
+        tried = token
+    return None
+
+
+def _load(where: Path) -> Stack | None:
     try:
-        token = (folder / _CURRENT).read_text(encoding="utf-8").strip()
-        where = folder / token
         manifest = json.loads((where / "manifest.json").read_text(encoding="utf-8"))
         # Plain arrays over the mapping: numpy.memmap's own indexing costs ~1 us a call.
         arrays = {
@@ -137,9 +176,36 @@ def load(folder: Path) -> Stack | None:
         centroids = np.load(where / "centroids.npy")
         rids = tuple(manifest["rids"])
         versions = dict(manifest["versions"])
-    except (FileNotFoundError, ValueError, OSError, KeyError, TypeError):
-        return None  # none, or one being replaced, or unreadable: scored in full, rebuilt
+    except (FileNotFoundError, ValueError, OSError, KeyError, TypeError, EOFError):
+        return None  # none, or removed as it was read, or unreadable
+    if not _consistent(len(rids), centroids, arrays):
+        return None  # its files written in part (a crash before they reached the disk)
     return Stack(rids, versions, centroids, arrays, {rid: i for i, rid in enumerate(rids)})
+
+
+def _consistent(recordings: int, centroids: npt.NDArray[Any], arrays: dict[str, Any]) -> bool:
+    """Whether the arrays of a stack fit one another (checked by their shapes alone: reading
+    every row of a large stack would cost more than a search)."""
+    vectors, cells, base = arrays["vectors"], arrays["cells"], arrays["base"]
+    rows = len(vectors)
+    return (
+        vectors.ndim == centroids.ndim == 2
+        and vectors.shape[1] == centroids.shape[1]
+        and all(
+            arrays[n].shape == (rows,) for n in ("owner", "first", "last", "pos", "start", "end")
+        )
+        and base.shape == (recordings + 1,)
+        and cells.shape == (len(centroids) + 1,)
+        and int(base[0]) == int(cells[0]) == 0
+        and int(base[-1]) == int(cells[-1]) == rows
+    )
+
+
+def remove(folder: Path) -> None:
+    """Remove the stack in use, if any (holding :func:`building`): the files are scored."""
+    (folder / _CURRENT).unlink(missing_ok=True)
+    for old in folder.glob("stack-*"):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def kmeans(sample: F32, cells: int, rounds: int = 8, seed: int = 7) -> F32:
@@ -159,7 +225,8 @@ def kmeans(sample: F32, cells: int, rounds: int = 8, seed: int = 7) -> F32:
 def _nearest_cells(vectors: npt.NDArray[Any], centroids: F32, chunk: int = 50_000) -> I64:
     parts = range(0, len(vectors), chunk)
     return np.concatenate(
-        [np.argmax(vectors[i : i + chunk].astype(np.float32) @ centroids.T, 1) for i in parts]
+        [np.zeros(0, np.int64)]  # a recording of no row has none
+        + [np.argmax(vectors[i : i + chunk].astype(np.float32) @ centroids.T, 1) for i in parts]
     )
 
 
@@ -178,8 +245,9 @@ def _cells_of(rid: str, rows: Rows, centroids: F32, reuse: Stack | None) -> npt.
 
 def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | None) -> None:
     """Build a stack of ``recordings`` (read as float16: at 3,200 hours the vectors are 1.7 GB
-    so, and the stack is written a slice at a time) and make it the one in use. Centroids are
-    reused from ``reuse`` until the library has grown fourfold since they were found."""
+    so, and the stack is written a slice at a time) and make it the one in use; the caller
+    holds :func:`building`. Centroids are reused from ``reuse`` until the library has grown
+    fourfold since they were found."""
     rids, versions, parts = [], {}, []
     for rid, rows in recordings:
         rids.append(rid)
@@ -214,6 +282,13 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
         "base": base,
         "cells": np.searchsorted(cell[order], np.arange(len(centroids) + 1)).astype(np.int64),
     }
+    # Scratch of a build cut short (a daemon thread dies with its process, finally unrun):
+    # as large as a stack. No one else writes here: the caller holds building().
+    for left in folder.glob(".*.part"):
+        if left.is_dir():
+            shutil.rmtree(left, ignore_errors=True)
+        else:
+            left.unlink(missing_ok=True)
     token = f"stack-{uuid.uuid4().hex[:12]}"
     scratch = folder / f".{token}.part"
     scratch.mkdir(parents=True)

@@ -415,3 +415,22 @@ def test_block_intersection_finds_and_scores_what_whoosh_s_intersection_does(
         whoosh = walk(query, targets, fast=False)
         assert len(whoosh) > 40 and walk(query, targets, fast=True) == whoosh
     ix.close()
+
+
+def test_the_recordings_each_visitors_filters_allow_are_not_all_kept(tmp_path: Path) -> None:
+    """A visitor can ask with any date: each set of filters' recordings is worked out once per
+    searcher, but only the last few sets are kept (a crawl of every date would fill memory)."""
+    from index.search import SearchOptions
+
+    ix = TranscriptIndex(tmp_path / "ix")
+    for rec in (TALK, PANEL):
+        meta = dataclasses.replace(rec.meta, recorded_on=dt.date(2022, 5, 1))
+        ix.index_recording(dataclasses.replace(rec, meta=meta), cues("Control and trust."))
+    try:
+        for day in range(400):
+            since = dt.date(2000, 1, 1) + dt.timedelta(days=day)  # before every recording
+            assert ix.search("control", options=SearchOptions(recorded_from=since)).hits
+        kept = ix._allowed._by_owner[ix._current_searcher()]
+        assert ix._allowed.most is not None and len(kept) <= ix._allowed.most
+    finally:
+        ix.close()

@@ -5,6 +5,10 @@ are now, also before the stack is built again."""
 from __future__ import annotations
 
 import os
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,19 +127,19 @@ def test_files_written_since_the_stack_are_searched_as_they_are_now(
     rows = unit(topics[np.arange(ROWS) % len(topics)])
     rows[7] = query
     write_file(tmp_path, rids[5], rows)
-    # A deleted recording, and a new one.
-    os.unlink(tmp_path / f"{rids[9]}.npz")
-    write_file(tmp_path, "new", unit(np.vstack([topics[:3], query[None, :]])))
+    write_file(tmp_path, "new", unit(np.vstack([topics[:3], query[None, :]])))  # a new one
     got = index.search_vector(query, [*rids, "new"], 200)
     assert got[0].recording_id in (rids[5], "new") and got[0].score > 0.99
     assert {(m.recording_id, m.first) for m in got[:2]} == {(rids[5], 7), ("new", 3)}
     assert got[0].start in (35.0, 15.0)  # the times of the file as it is now
-    assert rids[9] not in {m.recording_id for m in got}
-    for topic in topics:
-        assert rids[9] not in {m.recording_id for m in index.search_vector(topic, rids, 200)}
     # The stack is still the old one: the edit is read from the file beside it.
     stack = vectorstack.load(index.stack_folder)
-    assert stack is not None and rids[9] in stack.rids and "new" not in stack.rids
+    assert stack is not None and "new" not in stack.rids and not index._building
+    # A deleted recording (its stack rebuilt in the background, see below): never found.
+    os.unlink(tmp_path / f"{rids[9]}.npz")
+    for topic in [query, *topics]:
+        assert rids[9] not in {m.recording_id for m in index.search_vector(topic, rids, 200)}
+    wait_for(lambda: not index._building, what="the build to end")
 
 
 def test_a_stack_is_built_in_the_background_and_read_by_every_process(
@@ -210,3 +214,229 @@ def test_a_rebuild_keeps_the_cells_of_unchanged_recordings(
         assert keys(index.search_vector(topic, rids, 5)) == keys(
             exact.search_vector(topic, rids, 5)
         )
+
+
+def _broken_files(folder: Path, good: Path) -> dict[str, bytes | dict[str, Any]]:
+    """Vectors files a search must pass over: cut short, not a zip, without its arrays, rows
+    of another model's width, sentences out of range, a passage ending before it begins."""
+    whole = good.read_bytes()
+    one = np.ones((3, DIMS), np.float16) / np.float16(np.sqrt(DIMS))
+    rows = np.arange(3, dtype=np.int32)
+    return {
+        "cut": whole[: len(whole) // 2],
+        "garbage": b"not a zip file at all",
+        "bare": {"vectors": one},
+        "wide": {"vectors": np.ones((3, 768), np.float16), "first": rows, "last": rows},
+        "beyond": {"vectors": one, "first": rows, "last": rows, "start": np.zeros(1)},
+        "backwards": {"vectors": one, "first": rows, "last": np.array([0, 1, 0], np.int32)},
+    }
+
+
+def test_a_broken_vectors_file_is_passed_over_not_a_failed_search(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    broken = _broken_files(tmp_path, tmp_path / f"{rids[0]}.npz")
+    for name, content in broken.items():
+        path = tmp_path / f"{name}.npz"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            np.savez(path, **content)
+    os.replace(tmp_path / "cut.npz", tmp_path / f"{rids[1]}.npz")  # one of the stack's, too
+    asked = [*rids, *broken]
+    for search in (index, SemanticIndex(tmp_path, stacked=False)):
+        got = search.search_vector(unit(np.ones(DIMS, np.float32)), asked, 50)
+        got += search.search_vector(topics[0], asked, 50)
+        assert got and {m.recording_id for m in got} <= set(rids[2:]) | {rids[0]}
+    index.build_stack()  # the broken files are left out of the next stack
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and set(stack.rids) == set(rids) - {rids[1]}
+
+
+def test_a_broken_stack_is_passed_over_and_the_files_are_scored(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    exact = SemanticIndex(tmp_path, stacked=False)
+    want = keys(exact.search_vector(topics[0], rids, 10))
+    folder = index.stack_folder / (index.stack_folder / "current").read_text().strip()
+    for path in sorted(folder.iterdir()):
+        kept = path.read_bytes()
+        # Empty (a crash before the data reached the disk), or the arrays of another stack.
+        other = folder / ("cells.npy" if path.name == "base.npy" else "base.npy")
+        for broken in (b"", other.read_bytes()):
+            path.write_bytes(broken)
+            assert vectorstack.load(index.stack_folder) is None, path.name
+            fresh = SemanticIndex(tmp_path, stack_from=10**9)  # scores every file
+            assert keys(fresh.search_vector(topics[0], rids, 10)) == want, path.name
+        path.write_bytes(kept)
+    assert vectorstack.load(index.stack_folder) is not None
+    for named in ("stack-gone\n", "", "../..\n"):  # no such stack, or none named
+        (index.stack_folder / "current").write_text(named, encoding="utf-8")
+        assert vectorstack.load(index.stack_folder) is None
+        fresh = SemanticIndex(tmp_path, stack_from=10**9)
+        assert keys(fresh.search_vector(topics[0], rids, 10)) == want
+
+
+def test_recordings_of_no_row_and_of_one_row_are_stacked(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    write_file(tmp_path, "empty", np.zeros((0, DIMS), np.float32))
+    query = unit(np.random.default_rng(5).normal(size=DIMS).astype(np.float32))
+    write_file(tmp_path, "single", query[None, :])
+    index = stacked(tmp_path)
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and {"empty", "single"} <= set(stack.rids)
+    got = index.search_vector(query, [*rids, "empty", "single"], 5)
+    assert (got[0].recording_id, got[0].first, got[0].last, got[0].start) == ("single", 0, 0, 0.0)
+
+
+def test_a_build_cut_short_leaves_nothing_after_the_next_one(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    library(tmp_path, topics)
+    index = stacked(tmp_path)
+    # What a process that ends while its (daemon) build thread writes leaves behind: its
+    # scratch folder, as large as the stack, that no finally clause removed.
+    cut = index.stack_folder / ".stack-0123456789ab.part"
+    cut.mkdir()
+    (cut / "vectors.npy").write_bytes(b"\0" * 4096)
+    index.build_stack()
+    left = {p.name for p in index.stack_folder.iterdir()}
+    assert left == {"current", "lock", (index.stack_folder / "current").read_text().strip()}
+
+
+@pytest.mark.slow  # a subprocess, 8 s of builds
+def test_a_stack_replaced_while_another_process_maps_it_is_read_whole(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    library(tmp_path, topics)
+    index = stacked(tmp_path)
+    # Another process builds again and again, each time removing the stack before.
+    build = "for _ in range(8): SemanticIndex(Path(sys.argv[1]), stack_from=1_000).build_stack()"
+    code = (
+        f"import sys\nfrom pathlib import Path\nfrom index.semantic import SemanticIndex\n{build}"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    builder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env)
+    loads = missed = 0
+    while builder.poll() is None:
+        loads += 1
+        # None would make the search read every file in full and build once more itself.
+        missed += vectorstack.load(index.stack_folder) is None
+    assert builder.returncode == 0
+    assert loads > 100 and missed == 0
+
+
+def test_edits_between_a_builds_reading_and_its_pointer_are_seen_by_every_process(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    builder = stacked(tmp_path)
+    old = tmp_path.stat().st_mtime_ns - 10**10
+    os.utime(tmp_path, ns=(old, old))  # no change for 10 s: a view is kept between searches
+    other = SemanticIndex(tmp_path, stack_from=1_000)  # another process, its view kept
+    query = unit(np.random.default_rng(6).normal(size=DIMS).astype(np.float32))
+    assert all(m.score < 0.5 for m in other.search_vector(query, rids, 10))
+    assert other._seen is not None
+    # A build reads the files; before it names its stack, one is edited, one deleted and
+    # written again (same id), one deleted for good.
+    read = [(rid, vectorstack.read_rows(tmp_path / f"{rid}.npz", np.float16)) for rid in rids]
+    rows = unit(topics[np.arange(ROWS) % len(topics)])
+    rows[7] = query
+    write_file(tmp_path, rids[5], rows)
+    os.unlink(tmp_path / f"{rids[8]}.npz")
+    write_file(tmp_path, rids[8], unit(np.vstack([topics[:3], query[None, :]])))
+    os.unlink(tmp_path / f"{rids[9]}.npz")
+    with vectorstack.building(builder.stack_folder):
+        vectorstack.write(builder.stack_folder, [(r, x) for r, x in read if x], builder._stack)
+    processes = (other, builder, SemanticIndex(tmp_path, stack_from=1_000))
+    for index in processes:
+        got = index.search_vector(query, rids, 200)
+        assert {(m.recording_id, m.first) for m in got[:2]} == {(rids[5], 7), (rids[8], 3)}
+        assert rids[9] not in {m.recording_id for m in got}
+        private = [r for r in rids if r not in (rids[5], rids[8])]  # not asked for
+        assert {m.recording_id for m in index.search_vector(query, private, 200)} <= set(private)
+    wait_for(lambda: not any(p._building for p in processes), what="the builds to end")
+
+
+def test_a_deleted_recordings_vectors_leave_the_stack(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    index.search_vector(topics[0], rids, 5)
+    wait_for(lambda: not index._building, what="no build")
+    index.remove_recording(rids[3])  # taken down: nothing of it may stay on disk
+    assert rids[3] not in {m.recording_id for m in index.search_vector(topics[0], rids, 500)}
+
+    def purged() -> bool:
+        stack = vectorstack.load(index.stack_folder)
+        return stack is not None and rids[3] not in stack.rids
+
+    wait_for(purged, timeout=30, what="a stack without the deleted recording")
+    wait_for(lambda: not index._building, what="the build to end")
+    assert len(list(index.stack_folder.glob("stack-*"))) == 1
+
+
+def test_a_library_shrunk_below_the_threshold_has_no_stack_left(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    index = stacked(tmp_path)
+    for rid in rids[5:]:
+        index.remove_recording(rid)  # 500 rows left, a stack from 1,000
+    exact = SemanticIndex(tmp_path, stacked=False)
+    assert keys(index.search_vector(topics[0], rids, 10)) == keys(
+        exact.search_vector(topics[0], rids, 10)
+    )
+    wait_for(lambda: vectorstack.load(index.stack_folder) is None, timeout=30, what="no stack")
+    wait_for(lambda: not index._building, what="the build to end")
+    assert not list(index.stack_folder.glob("stack-*"))
+    assert keys(index.search_vector(topics[0], rids, 10)) == keys(
+        exact.search_vector(topics[0], rids, 10)
+    )
+
+
+def test_a_build_that_fills_the_disk_leaves_nothing_and_waits_to_try_again(
+    tmp_path: Path, topics: npt.NDArray[np.float32], caplog: pytest.LogCaptureFixture
+) -> None:
+    rids = library(tmp_path, topics)
+    index = SemanticIndex(tmp_path, stack_from=1_000)
+    exact = SemanticIndex(tmp_path, stacked=False)
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    # No file may grow past 1 MB: the stack's vectors (11 MB) cannot be written (EFBIG),
+    # as on a full disk (ENOSPC).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, limits[1]))
+    try:
+        for _ in range(3):  # searches right after a change: each looks at the files again
+            got = index.search_vector(topics[0], rids, 10)
+            assert keys(got) == keys(exact.search_vector(topics[0], rids, 10))
+            wait_for(lambda: not index._building, what="the build to end")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert vectorstack.load(index.stack_folder) is None
+    assert {p.name for p in index.stack_folder.iterdir()} == {"lock"}
+    failures = [r for r in caplog.records if str(tmp_path) in r.getMessage()]
+    assert len(failures) == 1 and failures[0].levelname == "WARNING"  # tried once, not 3 times
+
+
+def test_files_without_times_answer_without_times_through_the_stack(
+    tmp_path: Path, topics: npt.NDArray[np.float32]
+) -> None:
+    rids = library(tmp_path, topics)
+    query = unit(np.random.default_rng(7).normal(size=DIMS).astype(np.float32))
+    rows = np.vstack([topics[:5], query[None, :]]).astype(np.float16)
+    first = np.arange(6, dtype=np.int32)
+    np.savez(tmp_path / "old.npz", vectors=rows, first=first, last=first)  # before times
+    index = stacked(tmp_path)
+    stack = vectorstack.load(index.stack_folder)
+    assert stack is not None and "old" in stack.rids
+    best = index.search_vector(query, [*rids, "old"], 5)[0]
+    assert (best.recording_id, best.first, best.start, best.end) == ("old", 5, None, None)
