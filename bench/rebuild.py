@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.search import library
-from index.search import rebuild_index
+from index.rebuild import rebuild_index
 
 
 def main() -> None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from index.memo import PerReader
 from index.moments import Ask, Scope, find
 from index.query import ParsedQuery, parse_query, with_corrections
 from index.schema import (
-    PUBLISH_FILE,
     built_for,
     documents,
     index_key,
@@ -287,6 +285,8 @@ class TranscriptIndex:
         if options.facets and found.counted is not None:
             facets = counting.facets(searcher, *found.counted)
         hits, total = found.hits, found.total
+        words = [w for group in (*parsed.phrases, parsed.words) for w in group]
+        by_metadata = self._by_metadata(words, fixes, options) if page == 1 else ()
         # Moments with every word come first whatever meaning adds: when they fill the pages
         # asked for, the query need not be embedded at all.
         if self.semantic is not None and options.sort == "relevance" and found.exact < wanted:
@@ -299,11 +299,10 @@ class TranscriptIndex:
         pages = max(page if hits[limit * (page - 1) :] else 1, math.ceil(total / limit))
         if len(hits) > limit * page:
             pages = max(pages, page + 1)
-        words = [w for group in (*parsed.phrases, parsed.words) for w in group]
         related = () if hits else tuple(spelling.related(searcher, words, allowed))
         return SearchResults(
             query, total, tuple(hits[limit * (page - 1) : limit * page]), suggestion, corrected,
-            facets, self._by_metadata(words, fixes, options) if page == 1 else (),
+            facets, by_metadata,
             found.estimated, found.per_recording, page, min(pages, MAX_PAGE), related,
         )  # fmt: skip
 
@@ -356,44 +355,3 @@ class TranscriptIndex:
             wide = condition.estimate_size(searcher.reader()) > half
             (broad if wide else narrow).append(condition)
         return Scope(narrow, self._recordings_passing(searcher, broad) if broad else None)
-
-
-def rebuild_index(
-    directory: Path,
-    transcripts: Iterable[tuple[Recording, Sequence[Segment]]],
-    semantic: SemanticIndex | None = None,
-    publish: Publish = Publish.IMMEDIATELY,
-) -> int:
-    """Build a fresh index beside ``directory`` from ``transcripts``, then swap it in.
-    With ``semantic``, recordings whose sentences were never embedded are embedded too.
-
-    Searchers open on the old index keep working until they refresh. Returns the number of
-    recordings indexed.
-    """
-    fresh = directory.with_name(directory.name + ".new")
-    old = directory.with_name(directory.name + ".old")
-    shutil.rmtree(fresh, ignore_errors=True)
-    shutil.rmtree(old, ignore_errors=True)
-    index = TranscriptIndex(fresh)
-    count = 0
-    with (
-        index._writer() as sentences,
-        index._writer(passages=True) as passages,
-        index._writer(metadata=True) as metadata,
-    ):
-        for recording, segments in transcripts:
-            recordings.write(metadata, recording)
-            for doc in documents(recording, segments, publish=publish):
-                sentences.add_document(**doc)
-            for doc in documents(recording, segments, passages=True, publish=publish):
-                passages.add_document(**doc)
-            if semantic is not None and not semantic.has(recording.id):
-                semantic.index_recording(recording.id, list(segments))
-            count += 1
-    index.close()
-    (fresh / PUBLISH_FILE).write_text(publish.value + "\n", encoding="utf-8")
-    if directory.exists():
-        directory.rename(old)
-    fresh.rename(directory)
-    shutil.rmtree(old, ignore_errors=True)
-    return count

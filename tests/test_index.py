@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from index.search import TranscriptIndex, rebuild_index
+from index.rebuild import rebuild_index
+from index.search import TranscriptIndex
 from library.errors import QueryError
 from library.models import Recording, RecordingId, RecordingMeta, Segment, Status, Visibility
 

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 
 from index import examples
-from index.search import TranscriptIndex, rebuild_index
+from index.rebuild import rebuild_index
+from index.search import TranscriptIndex
 from index.semantic import SemanticIndex, is_installed
 from ingest.clips import cut_clip, grab_frame
 from ingest.jobs import JobQueue
