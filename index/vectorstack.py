@@ -306,6 +306,7 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
         np.save(scratch / "centroids.npy", centroids)
         manifest = {"rids": rids, "versions": versions}
         (scratch / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        _sync(scratch)  # on disk before "current" names it: a crash leaves it whole or unnamed
         scratch.rename(folder / token)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -317,6 +318,18 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
     for old in folder.glob("stack-*"):
         if old.name != token:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _sync(folder: Path) -> None:
+    """fsync every file of ``folder``, then the folder itself."""
+    for path in folder.iterdir():
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def building(folder: Path) -> contextlib.AbstractContextManager[bool]:
