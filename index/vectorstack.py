@@ -3,7 +3,7 @@ inverted file index), written once to disk and memory-mapped by every process th
 
 Scoring each recording's vectors in turn took ~160 ms a query at 320 hours and would take
 seconds at 3,200. Here the rows are grouped by the nearest of ``sqrt(rows)`` centroids
-(spherical k-means), and a search scores only the cells nearest the query: a 16th of the
+(spherical k-means), and a search scores only the cells nearest the query: a 32nd of the
 rows. The matrix is memory-mapped, so the processes of a site share one copy in the page
 cache and a new process answers at once.
 
@@ -233,8 +233,11 @@ def _nearest_cells(vectors: npt.NDArray[Any], centroids: F32, chunk: int = 50_00
 def _cells_of(rid: str, rows: Rows, centroids: F32, reuse: Stack | None) -> npt.NDArray[np.int64]:
     """The cell of each row: as in ``reuse`` when its file is unchanged and the centroids are
     the same (a rebuild then assigns only new and edited recordings), else the nearest."""
-    same = reuse is not None and reuse.versions.get(rid) == rows.version
-    if reuse is not None and same and reuse.centroids is centroids:
+    if (
+        reuse is not None
+        and reuse.centroids is centroids
+        and reuse.versions.get(rid) == rows.version
+    ):
         r = reuse.codes[rid]
         a, b = int(reuse.arrays["base"][r]), int(reuse.arrays["base"][r + 1])
         at = reuse.arrays["pos"][a:b]
@@ -313,8 +316,8 @@ def write(folder: Path, recordings: Iterable[tuple[str, Rows]], reuse: Stack | N
     with atomic_text(folder / _CURRENT) as out:
         out.write(token + "\n")
     # Processes that mapped an older stack keep reading it: unlinked files live on until
-    # unmapped. One that reads "current" just before this finds its stack gone and waits
-    # for the next search.
+    # unmapped. One that read "current" just before this finds its stack gone and reads
+    # "current" again (see load).
     for old in folder.glob("stack-*"):
         if old.name != token:
             shutil.rmtree(old, ignore_errors=True)

@@ -160,7 +160,7 @@ def _redo_loops(
     """
     out: list[Word] = []
     for start, end in clips:
-        inside = [w for w in words if start <= w.start < end]
+        inside = _inside(words, (start, end))
         if len(inside) >= _LOOP_MIN_WORDS and _loop_share(inside) >= _LOOP_SHARE:
             raw, _ = pipeline.model.transcribe(
                 audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
