@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.search import TranscriptIndex
-from index.semantic import FLOOR, SemanticIndex, embed, is_installed
+from index.semantic import FLOOR, QueryVectors, SemanticIndex, embed, is_installed
 from library.models import Recording, RecordingId, RecordingMeta, Segment, Status
 
 SENTENCES = [
@@ -142,3 +142,34 @@ def test_vectors_are_those_the_numpy_runtime_made() -> None:
     ours = embed([*SENTENCES, *REFERENCE_EXTRA])
     assert ours.shape == reference.shape
     assert (ours * reference).sum(axis=1).min() >= 0.99999
+
+
+def test_query_vectors_kept_are_bounded() -> None:
+    """Every visitor's question is kept for its next page: only the last KEPT of them."""
+    queries = QueryVectors()
+    queries.KEPT = 3
+    for text in ("one", "two", "three", "four", "five"):
+        queries.get(text)
+    assert list(queries._kept) == ["three", "four", "five"]
+
+
+def test_a_page_full_of_moments_with_every_word_is_not_embedded(tmp_path: Path) -> None:
+    """Meaning cannot change a page the all-words moments fill: the query is not embedded,
+    and the page is the keyword search's."""
+    said = ["Our volunteers were exhausted.", "The volunteers came back.", SENTENCES[5]]
+    segments = [Segment(i * 10.0, i * 10.0 + 8, t) for i, t in enumerate(said)]
+    semantic = SemanticIndex(tmp_path / "vectors")
+    meaning = TranscriptIndex(tmp_path / "index", semantic)
+    try:
+        meaning.index_recording(_talk(), segments)
+        full = meaning.search("volunteers", limit=1)
+        assert not semantic.queries._kept
+        words = TranscriptIndex(tmp_path / "index")
+        try:
+            assert full.hits == words.search("volunteers", limit=1).hits
+        finally:
+            words.close()
+        meaning.search("the helpers were burnt out", limit=1)  # no all-words moment
+        assert len(semantic.queries._kept) == 1
+    finally:
+        meaning.close()
